@@ -1,0 +1,103 @@
+// Service mode: connection.json rendered, TLS spliced from peer-local files, validated and checked.
+import { readFileSync } from 'node:fs';
+import { validateConnection } from '../generated/validators.js';
+import type { Connection } from '../generated/types.js';
+import { type Config, templateSourcesHint } from '../core/config.js';
+import { ExtError, show } from '../core/errors.js';
+import { readJsonFile } from '../core/json.js';
+import type { Logger } from '../core/log.js';
+import { check, describe } from '../core/schema.js';
+import { render } from '../core/template.js';
+import { checkConnectionTls, type TlsSummary } from '../core/tls.js';
+
+export const MAX_CONNECTION_BYTES = 1 << 20;
+const BOOLEAN_FIELDS = ['tls_required', 'client_auth_required'] as const;
+const SPLICE = [
+  ['root_cert', 'root_cert_file'],
+  ['client_cert', 'client_cert_file'],
+  ['client_key', 'client_key_file'],
+] as const;
+
+export function readConnection(path: string): unknown {
+  return readJsonFile(path, {
+    where: 'connection.json', readCode: 'CONN_READ', parseCode: 'CONN_PARSE', maxBytes: MAX_CONNECTION_BYTES, tooLargeCode: 'CONN_TOO_LARGE',
+    fix: 'fix the JSON syntax in the packaged connection.json (extbuilder inspect shows it)',
+  });
+}
+
+/** Renders every string value; a boolean field given as a template must render to true or false. */
+export function renderConnection(raw: Record<string, unknown>, config: Config): Record<string, unknown> {
+  const hint = templateSourcesHint(config);
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (typeof value !== 'string') { out[key] = value; continue; }
+    const text = render(value, config.template, `connection.json field ${key}`, hint);
+    if ((BOOLEAN_FIELDS as readonly string[]).includes(key) && text !== value) {
+      if (text !== 'true' && text !== 'false') {
+        throw new ExtError('CONN_BOOLEAN', `connection.json field ${key} rendered to ${show(text)}, not true or false`, 'set the template value to true or false');
+      }
+      out[key] = text === 'true';
+    } else {
+      out[key] = text;
+    }
+  }
+  return out;
+}
+
+/** Fills TLS fields the package leaves empty from the builder config's files. */
+export function spliceTls(conn: Record<string, unknown>, config: Config): Record<string, unknown> {
+  if (conn.tls_required !== true) return conn;
+  const out = { ...conn };
+  for (const [field, fileKey] of SPLICE) {
+    const file = config.tls[fileKey];
+    if (!file || (typeof out[field] === 'string' && out[field] !== '')) continue;
+    if (field !== 'root_cert' && out.client_auth_required !== true) continue;
+    try {
+      out[field] = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ExtError('TLS_FILE_READ', `cannot read tls.${fileKey} ${file}: ${(err as NodeJS.ErrnoException).code}`,
+        'the file must exist inside the peer container and be readable by the peer user', { cause: err });
+    }
+  }
+  return out;
+}
+
+export interface ServiceResult {
+  connection: Connection;
+  tls: TlsSummary;
+}
+
+/** From the packaged connection.json to the validated one the peer will read. */
+export function prepareConnection(raw: unknown, config: Config, log: Logger): ServiceResult {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ExtError('CONN_NOT_OBJECT', `connection.json is ${describe(raw)}, not a JSON object`, 'write {"address": "host:port", "dial_timeout": "10s"}');
+  }
+  const packaged = raw as Record<string, unknown>;
+  if (typeof packaged.dial_timeout === 'number') {
+    throw new ExtError('CONN_DIAL_TIMEOUT', `connection.json dial_timeout is the number ${packaged.dial_timeout}, which the peer reads as nanoseconds`, 'write a duration string such as "10s"');
+  }
+  if (typeof packaged.client_key === 'string' && packaged.client_key.includes('PRIVATE KEY')) {
+    log.warn('CONN_CLIENT_KEY_IN_PACKAGE', 'connection.json in the package carries a client_key', 'leave client_key empty and set tls.client_key_file in each peer\'s builder config, so no key travels with the package');
+  }
+  const rendered = spliceTls(renderConnection(packaged, config), config);
+  const connection = check(validateConnection, rendered, 'connection.json', 'CONN_UNKNOWN_KEY');
+  if (connection.domain !== undefined && connection.client_auth_required !== true) {
+    log.warn('CONN_DOMAIN_IGNORED', 'connection.json sets domain without client_auth_required', 'the peer reads domain only with client auth on, and only from Fabric 3.0');
+  }
+  if (connection.tls_required !== true && (connection.root_cert || connection.client_cert || connection.client_key)) {
+    log.warn('CONN_TLS_FIELDS_UNUSED', 'connection.json has TLS material but tls_required is not true', 'set "tls_required": true, or drop the TLS fields');
+  }
+  const tls = checkConnectionTls(connection, 'connection.json', log);
+  return { connection, tls };
+}
+
+/** The chaincode server's name the peer will check, for the build's note. */
+export function serverName(conn: Connection): string {
+  if (conn.client_auth_required && conn.domain) return conn.domain;
+  return conn.address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+}
+
+/** connection.json as written for the peer; 0600 when it holds a key. */
+export function connectionFile(conn: Connection): { text: string; mode: number } {
+  return { text: JSON.stringify(conn, null, 2) + '\n', mode: conn.client_key ? 0o600 : 0o644 };
+}

@@ -1,0 +1,12 @@
+// The list of CLI commands; each lives in its own file and exports a CliCommand.
+import type { Argv } from 'yargs';
+
+export interface CliCommand {
+  command: string;
+  describe: string;
+  builder: (y: Argv) => Argv;
+  /** Returns the exit code; prints its own one-line errors. */
+  handler: (argv: Record<string, unknown>, env: Record<string, string | undefined>) => Promise<number>;
+}
+
+export const commands: CliCommand[] = [];

@@ -1,0 +1,74 @@
+// PEM checks for connection.json: parseable, key matches cert, dates valid, root is a CA.
+import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
+import { ExtError } from './errors.js';
+import type { Logger } from './log.js';
+
+const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+const DAY = 24 * 3600 * 1000;
+
+/** Every certificate in a PEM bundle; at least one. */
+export function parseCertificates(pem: string, where: string): X509Certificate[] {
+  const blocks = pem.match(CERT_BLOCK) ?? [];
+  if (blocks.length === 0) {
+    throw new ExtError('TLS_PEM_INVALID', `${where} holds no PEM certificate block`, 'give the certificate as PEM text starting with -----BEGIN CERTIFICATE-----, with \\n for line breaks inside JSON');
+  }
+  return blocks.map((b, i) => {
+    try {
+      return new X509Certificate(b);
+    } catch {
+      throw new ExtError('TLS_PEM_INVALID', `${where}: certificate ${i + 1} does not parse`, 'check that the PEM was copied whole, with \\n for line breaks inside JSON');
+    }
+  });
+}
+
+export function parsePrivateKey(pem: string, where: string): KeyObject {
+  try {
+    return createPrivateKey(pem);
+  } catch {
+    // The key text itself is never part of the message.
+    throw new ExtError('TLS_PEM_INVALID', `${where} is not a parseable unencrypted PEM private key`, 'give an unencrypted PKCS#8, SEC1 or PKCS#1 PEM key');
+  }
+}
+
+function checkDates(cert: X509Certificate, where: string, now: Date, log: Logger): void {
+  const from = new Date(cert.validFrom);
+  const to = new Date(cert.validTo);
+  if (now < from) throw new ExtError('TLS_CERT_EXPIRED', `${where} (${cert.subject.replace(/\n/g, ', ')}) is not valid before ${from.toISOString()}`, 'check the clock, or issue a certificate valid now');
+  if (now > to) throw new ExtError('TLS_CERT_EXPIRED', `${where} (${cert.subject.replace(/\n/g, ', ')}) expired on ${to.toISOString()}`, 'issue a new certificate and rebuild');
+  if (to.getTime() - now.getTime() < 30 * DAY) {
+    log.warn('TLS_CERT_EXPIRING', `${where} expires on ${to.toISOString()}`, 'renew it; the peer keeps this copy until the build is deleted');
+  }
+}
+
+export interface TlsFields {
+  tls_required?: boolean;
+  client_auth_required?: boolean;
+  root_cert?: string;
+  client_cert?: string;
+  client_key?: string;
+}
+
+export interface TlsSummary {
+  mode: 'off' | 'on' | 'mutual';
+}
+
+/** Checks the PEM material of a (rendered, spliced) connection.json. */
+export function checkConnectionTls(conn: TlsFields, where: string, log: Logger, now = new Date()): TlsSummary {
+  if (conn.tls_required !== true) return { mode: 'off' };
+  for (const cert of parseCertificates(conn.root_cert ?? '', `root_cert in ${where}`)) {
+    if (!cert.ca) {
+      throw new ExtError('TLS_ROOT_NOT_CA', `root_cert in ${where} (${cert.subject.replace(/\n/g, ', ')}) is not a CA certificate`,
+        'give the CA certificate that signed the chaincode server\'s certificate, not the server certificate itself');
+    }
+    checkDates(cert, `root_cert in ${where}`, now, log);
+  }
+  if (conn.client_auth_required !== true) return { mode: 'on' };
+  const [leaf] = parseCertificates(conn.client_cert ?? '', `client_cert in ${where}`);
+  checkDates(leaf!, `client_cert in ${where}`, now, log);
+  const key = parsePrivateKey(conn.client_key ?? '', `client_key in ${where}`);
+  if (!leaf!.checkPrivateKey(key)) {
+    throw new ExtError('TLS_KEY_MISMATCH', `client_key in ${where} does not belong to client_cert (${leaf!.subject.replace(/\n/g, ', ')})`,
+      'give the key pair issued together; check tls.client_cert_file and tls.client_key_file');
+  }
+  return { mode: 'mutual' };
+}
