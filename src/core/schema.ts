@@ -72,6 +72,11 @@ export function check<T>(validate: CompiledValidator<T>, data: unknown, where: s
       throw new ExtError(code, `${where} has an empty ${field}`, fix);
     case 'type':
       throw new ExtError(code, `${where}: ${field} is ${describe(e.data)}, not a ${String(e.params.type)}`, fix);
+    case 'pattern':
+    case 'const':
+    case 'enum':
+      // The fix says what a valid value looks like; a regular expression would not help an operator.
+      throw new ExtError(code, `${where}: ${field} ${show(e.data)} is not valid`, fix);
     default:
       throw new ExtError(code, `${where}: ${field} ${e.message ?? 'is invalid'}, got ${show(e.data)}`, fix);
   }

@@ -10,7 +10,7 @@ const DAY = 24 * 3600 * 1000;
 export function parseCertificates(pem: string, where: string): X509Certificate[] {
   const blocks = pem.match(CERT_BLOCK) ?? [];
   if (blocks.length === 0) {
-    throw new ExtError('TLS_PEM_INVALID', `${where} holds no PEM certificate block`, 'give the certificate as PEM text starting with -----BEGIN CERTIFICATE-----, with \\n for line breaks inside JSON');
+    throw new ExtError('TLS_PEM_INVALID', `${where} holds no PEM certificate block`, 'give the whole PEM text, from its BEGIN CERTIFICATE line to its END line, with \\n for line breaks inside JSON');
   }
   return blocks.map((b, i) => {
     try {

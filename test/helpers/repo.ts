@@ -1,0 +1,31 @@
+// Paths and small helpers shared by the tests.
+import { mkdtempSync, mkdirSync, symlinkSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const FIXTURES = join(REPO, 'fixtures');
+
+export function tempDir(prefix = 'extbuilder-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A builder directory of its own (bin/ links to this repo's program), for config.json cases. */
+export function makeBuilderDir(): string {
+  const dir = tempDir('extbuilder-builder-');
+  mkdirSync(join(dir, 'bin'));
+  for (const phase of ['detect', 'build', 'release', 'run']) symlinkSync(join(REPO, 'bin', 'extbuilder'), join(dir, 'bin', phase));
+  return dir;
+}
+
+/** Every file below `dir`, relative, sorted. */
+export function listFiles(dir: string, rel = ''): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(join(dir, rel)).sort()) {
+    const r = rel ? `${rel}/${name}` : name;
+    if (statSync(join(dir, r)).isDirectory()) out.push(...listFiles(dir, r));
+    else out.push(r);
+  }
+  return out;
+}
