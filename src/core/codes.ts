@@ -37,6 +37,25 @@ export const ERROR_CODES = {
   BUILD_OUTPUT_MISSING: 'BUILD_OUTPUT_DIR was not written by extbuilder build',
   BUILD_OUTPUT_INVALID: 'BUILD_OUTPUT_DIR/build.json is malformed',
   OUTPUT_WRITE: 'an output file or directory cannot be written',
+  PKG_READ: 'the package file cannot be read',
+  PKG_NOT_GZIP: 'the package is not a gzip stream, or its gzip stream is damaged',
+  PKG_TAR: 'the package\'s tar stream is damaged',
+  PKG_ENTRY_TYPE: 'a top-level entry of the package is not a regular file (the peer refuses directories such as ./)',
+  PKG_NO_CODE: 'the package has no top-level entry named exactly code.tar.gz',
+  PKG_NO_METADATA: 'the package has no top-level entry named exactly metadata.json',
+  PKG_METADATA_JSON: 'metadata.json in the package is not a JSON object with string type, path and label',
+  PKG_LABEL: 'the label breaks the peer\'s rule: ASCII letters, digits and . + - _, starting with a letter or digit',
+  PKG_CODE_NOT_GZIP: 'code.tar.gz is not a gzip stream (the peer fails the install)',
+  PKG_CODE_TAR: 'code.tar.gz holds a damaged tar stream',
+  PKG_CODE_PATH: 'code.tar.gz holds an absolute or ..-escaping path, which the peer refuses',
+  PKG_CODE_ENTRY_TYPE: 'code.tar.gz holds a symlink, hard link or special file, which the peer refuses',
+  PKG_OPTIONS: 'the package command was given conflicting or incomplete options',
+  PKG_INPUT: 'a file or directory to be packaged is missing or cannot be read',
+  PKG_SYMLINK: 'the launch tree holds symlinks, which the peer refuses at install (use --dereference)',
+  PKG_SPECIAL_FILE: 'the launch tree holds a socket, FIFO or device, which cannot be packaged',
+  PKG_INDEX_PATH: 'an index file is not at a path the ledger reads',
+  PKG_CHANGED: 'a file changed size while it was being packaged',
+  PKG_MODE: 'the package holds neither or both of connection.json and launch.json, or an invalid one',
 } as const;
 
 export const WARNING_CODES = {
@@ -46,6 +65,9 @@ export const WARNING_CODES = {
   TLS_CERT_EXPIRING: 'a certificate expires within 30 days',
   INDEX_IGNORED: 'a file under META-INF/statedb is not at a path the ledger reads, so it is not copied',
   METADATA_ODD: 'metadata.json has a problem the peer tolerates',
+  PKG_UNEXPECTED_FILE: 'the package holds a top-level file other than metadata.json and code.tar.gz (the peer warns, and it counts in the package ID)',
+  PKG_TYPE_UNCLAIMED: 'metadata.json type is not one this builder claims by default (external, ccaas)',
+  PKG_DEFERRED: 'a connection.json value is left to the peer\'s builder config (a template, or TLS material spliced at build)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
