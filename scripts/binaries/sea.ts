@@ -1,0 +1,55 @@
+// Makes one single executable: the SEA blob from the bundle, a stripped Node, and postject to join them.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
+
+export interface BlobOptions {
+  bundle: string;
+  /** Runs the target's own Node: [program, ...args] before the Node options (qemu and a loader for arm64). */
+  node: string[];
+  /** V8's code cache is architecture-specific: only when `node` is the target's Node. */
+  codeCache: boolean;
+}
+
+/**
+ * The blob must come from the same Node version as the runtime. V8 seeds its code cache from a random
+ * seed, which made two blobs of the same input differ; a fixed --random-seed makes them identical and
+ * the runtime still accepts the cache (a rejected cache prints "Code cache data rejected").
+ */
+export function makeBlob(o: BlobOptions): Buffer {
+  const dir = mkdtempSync(join(tmpdir(), 'extbuilder-sea-'));
+  try {
+    const config = join(dir, 'sea-config.json');
+    const out = join(dir, 'sea.blob');
+    writeFileSync(config, JSON.stringify({
+      main: o.bundle,
+      output: out,
+      disableExperimentalSEAWarning: true,
+      useSnapshot: false,
+      useCodeCache: o.codeCache,
+    }));
+    const [program, ...pre] = o.node;
+    execFileSync(program!, [...pre, '--random-seed=1', '--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    return readFileSync(out);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Strips the Node binary (before injection: stripping afterwards breaks the executable) and injects the blob. */
+export function makeExecutable(node: string, strip: string, blob: Buffer, postject: string, out: string): void {
+  const dir = mkdtempSync(join(tmpdir(), 'extbuilder-sea-'));
+  try {
+    copyFileSync(node, out);
+    execFileSync(strip, [out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const blobFile = join(dir, 'sea.blob');
+    writeFileSync(blobFile, blob);
+    // postject warns about unnamed .note sections of a stripped binary; the result is sound, so its chatter is dropped.
+    execFileSync(postject, [out, 'NODE_SEA_BLOB', blobFile, '--sentinel-fuse', SEA_FUSE], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
