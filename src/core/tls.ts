@@ -1,7 +1,13 @@
 // PEM checks for connection.json: parseable, key matches cert, dates valid, root is a CA.
-import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
 import { ExtError } from './errors.js';
 import type { Logger } from './log.js';
+
+// node:crypto takes ~4 ms to load, more than a whole TLS-off build, so only TLS checks load it:
+// process.getBuiltinModule (Node 20.16+), else the bundle's CommonJS require.
+function crypto(): typeof import('node:crypto') {
+  return process.getBuiltinModule?.('node:crypto') ?? require('node:crypto');
+}
 
 const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 const DAY = 24 * 3600 * 1000;
@@ -14,7 +20,7 @@ export function parseCertificates(pem: string, where: string): X509Certificate[]
   }
   return blocks.map((b, i) => {
     try {
-      return new X509Certificate(b);
+      return new (crypto().X509Certificate)(b);
     } catch {
       throw new ExtError('TLS_PEM_INVALID', `${where}: certificate ${i + 1} does not parse`, 'check that the PEM was copied whole, with \\n for line breaks inside JSON');
     }
@@ -23,7 +29,7 @@ export function parseCertificates(pem: string, where: string): X509Certificate[]
 
 export function parsePrivateKey(pem: string, where: string): KeyObject {
   try {
-    return createPrivateKey(pem);
+    return crypto().createPrivateKey(pem);
   } catch {
     // The key text itself is never part of the message.
     throw new ExtError('TLS_PEM_INVALID', `${where} is not a parseable unencrypted PEM private key`, 'give an unencrypted PKCS#8, SEC1 or PKCS#1 PEM key');
