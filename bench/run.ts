@@ -1,0 +1,155 @@
+// npm run bench: every row measured side by side in one run, printed as a table and written to
+// bench/RESULTS.md with the machine it ran on. Options: --quick (fewer runs, smaller trees, for a
+// try-out; does not write RESULTS.md), --runs N, --only phases,trees, --no-write.
+import { cpus, freemem, release as kernel, totalmem } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { measure, stats, type Sample } from './measure.js';
+import { haveJq, makeBuilderDir, phaseRows, seaBinary, type Builder } from './phases.js';
+import { makeSeaFloor } from './sea-floor.js';
+import { treeRows, type TreeRow } from './trees.js';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+interface Options {
+  runs: number;
+  quick: boolean;
+  write: boolean;
+  only: Set<string>;
+}
+
+function options(argv: string[]): Options {
+  const quick = argv.includes('--quick');
+  const runsAt = argv.indexOf('--runs');
+  const onlyAt = argv.findIndex((a) => a.startsWith('--only'));
+  const only = onlyAt >= 0 ? (argv[onlyAt]!.includes('=') ? argv[onlyAt]!.split('=')[1]! : argv[onlyAt + 1] ?? '') : 'phases,trees';
+  return {
+    quick,
+    runs: runsAt >= 0 ? Number(argv[runsAt + 1]) : quick ? 8 : 40,
+    write: !quick && !argv.includes('--no-write'),
+    only: new Set(only.split(',')),
+  };
+}
+
+const ms = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+const mib = (kib?: number) => (kib === undefined ? 'n/a' : `${(kib / 1024).toFixed(0)} MB`);
+
+/** "31.9 ms (28.5-40.1)", or the failure. */
+function cell(s: Sample): string {
+  if (s.failure) return `failed: ${s.failure}`;
+  const t = stats(s.ms);
+  return `${ms(t.median)} ms (${ms(t.min)}-${ms(t.max)})`;
+}
+
+function ratio(s: Sample, floor: Sample | undefined): string {
+  if (!floor || s.failure || floor.failure || s === floor) return '';
+  return `${(stats(s.ms).median / stats(floor.ms).median).toFixed(2)}x`;
+}
+
+function machine(): string {
+  const cpu = cpus()[0]?.model ?? 'unknown';
+  return [
+    `- CPU: ${cpu}, ${cpus().length} cores (nproc), shared with other work while measuring`,
+    `- Memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB (${(freemem() / 2 ** 30).toFixed(1)} GiB free at start)`,
+    `- Node ${process.version} (the Node builds and the node floor), Linux ${kernel()}`,
+    `- Date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const o = options(process.argv.slice(2));
+  const root = mkdtempSync(join(process.env.TMPDIR ?? '/tmp', 'extbuilder-bench-'));
+  const out: string[] = [];
+  const notes: string[] = [];
+  const say = (line = '') => { out.push(line); console.log(line); };
+  try {
+    say('# Benchmark results');
+    say();
+    say('Written by `npm run bench` (bench/run.ts). Machine:');
+    say();
+    say(machine());
+    say();
+
+    if (o.only.has('phases')) {
+      const builders: Builder[] = [
+        { label: 'extbuilder (node)', dir: repo, floor: 'node floor' },
+      ];
+      const sea = seaBinary(repo);
+      if (sea) {
+        builders.push({ label: 'extbuilder (standalone)', dir: makeBuilderDir(root, 'sea', { link: sea }), floor: 'standalone floor' });
+      } else {
+        notes.push('No standalone binary (dist-binaries/linux-x64-glibc/bin/extbuilder is missing; `npm run binaries` makes it): its rows are left out.');
+      }
+      if (haveJq()) {
+        builders.push({ label: 'shell + jq', dir: join(repo, 'bench', 'reference-builder'), floor: 'node floor' });
+      } else {
+        notes.push('jq is not installed (`apt-get install -y jq`): the shell + jq reference builder is left out.');
+      }
+      builders.push({ label: 'node floor', dir: makeBuilderDir(root, 'node-floor', { script: '#!/usr/bin/env node\n' }), isFloor: true });
+      if (sea) {
+        const floor = await makeSeaFloor(repo, join(root, 'sea-floor'));
+        if (typeof floor === 'string') builders.push({ label: 'standalone floor', dir: makeBuilderDir(root, 'sea-floor-bin', { link: floor }), isFloor: true });
+        else notes.push(`No standalone floor: ${floor.reason}.`);
+      }
+
+      say(`## Peer phases`);
+      say();
+      say(`Each phase is run as the peer runs it (\`<builder>/bin/<phase>\` exec'd with a pruned environment, 0700 scratch`);
+      say(`directories, stdout discarded, stderr read), ${o.runs} times per builder, interleaved. Cells: median wall time from`);
+      say('spawn to exit (min-max), ratio of medians to the floor, peak RSS (GNU time, max of 3 runs). The floors run an empty');
+      say('program the same way: `#!/usr/bin/env node` with no code (node floor) and a standalone executable built from the same');
+      say('Node runtime with an empty entry (standalone floor). The shell + jq builder (bench/reference-builder) is compared');
+      say('with the node floor. Goal: every extbuilder phase within 1.3x of its floor.');
+      say();
+      const rows = await phaseRows(root, builders);
+      say(`| phase | ${builders.map((b) => b.label).join(' | ')} |`);
+      say(`|---|${builders.map(() => '---').join('|')}|`);
+      const headline: string[] = [];
+      for (const row of rows) {
+        const samples = await measure(row.contenders, { runs: o.runs, warmup: 2, rssRuns: 3 });
+        const byLabel = new Map(samples.map((s) => [s.label, s]));
+        const cells = samples.map((s, i) => {
+          const b = row.builders[i]!;
+          const r = ratio(s, b.floor ? byLabel.get(b.floor) : undefined);
+          if (b.label === 'extbuilder (node)' && r) headline.push(`${row.name} ${r}`);
+          return `${cell(s)}${r ? ` **${r}**` : ''}, ${mib(s.rssKiB)}`;
+        });
+        say(`| ${row.name} | ${cells.join(' | ')} |`);
+      }
+      say();
+      say(`Headline (extbuilder by Node against the node floor): ${headline.join('; ')}.`);
+      say();
+    }
+
+    if (o.only.has('trees')) {
+      const rows: TreeRow[] = await treeRows(repo, root, { quick: o.quick, notes });
+      if (rows.length) {
+        say('## Packages, ids and copies');
+        say();
+        say(`Each row is run ${o.quick ? 2 : 3} times per contender, interleaved, after one untimed warm-up (page cache warm);`);
+        say('median (min-max), ratio of medians to the reference tool, peak RSS.');
+        say();
+        say('| task | extbuilder | reference | ratio | extbuilder peak RSS | reference peak RSS |');
+        say('|---|---|---|---|---|---|');
+        for (const row of rows) {
+          const [ours, ref] = await measure(row.contenders, { runs: o.quick ? 2 : 3, warmup: 1, rssRuns: 1 });
+          say(`| ${row.name} | ${cell(ours!)} | ${row.contenders[1]!.label}: ${cell(ref!)} | ${ratio(ours!, ref)} | ${mib(ours!.rssKiB)} | ${mib(ref!.rssKiB)} |`);
+        }
+        say();
+      }
+    }
+
+    if (notes.length) {
+      say('## Left out');
+      say();
+      for (const n of notes) say(`- ${n}`);
+      say();
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  if (o.write) writeFileSync(join(repo, 'bench', 'RESULTS.md'), out.join('\n'));
+}
+
+await main();
