@@ -19,7 +19,11 @@ const common: BuildOptions = {
   minify: false,
   legalComments: 'none',
   logLevel: 'warning',
-  // yargs (ESM) reads import.meta.url at load; in a CJS bundle it is derived from the file name.
+};
+
+/** yargs (ESM) reads import.meta.url at load; in a CJS bundle it is derived from the file name. Only the
+ * CLI needs it: computing it costs the phases ~0.7 ms at start. */
+const importMetaUrl: BuildOptions = {
   define: { 'import.meta.url': '__import_meta_url' },
   banner: { js: 'const __import_meta_url = require("url").pathToFileURL(__filename).href;' },
 };
@@ -52,7 +56,7 @@ function embeddedCli(source: string): Plugin {
 }
 
 export async function bundle(): Promise<void> {
-  const cli = await build({ ...common, entryPoints: [join(root, 'src', 'cli', 'index.ts')], write: false, outfile: 'cli.cjs' });
+  const cli = await build({ ...common, ...importMetaUrl, entryPoints: [join(root, 'src', 'cli', 'index.ts')], write: false, outfile: 'cli.cjs' });
   await build({
     ...common,
     entryPoints: [join(root, 'src', 'entry.ts')],
