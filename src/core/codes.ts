@@ -56,6 +56,20 @@ export const ERROR_CODES = {
   PKG_INDEX_PATH: 'an index file is not at a path the ledger reads',
   PKG_CHANGED: 'a file changed size while it was being packaged',
   PKG_MODE: 'the package holds neither or both of connection.json and launch.json, or an invalid one',
+  LAUNCH_READ: 'launch.json cannot be read',
+  LAUNCH_PARSE: 'launch.json is not valid JSON',
+  LAUNCH_INVALID: 'launch.json does not match schemas/launch.schema.json',
+  LAUNCH_UNKNOWN_KEY: 'launch.json has a key run does not read (often a misspelling)',
+  LAUNCH_PATH_ESCAPES: 'launch.json command or workdir is absolute or leads out of the package with ..',
+  LAUNCH_COMMAND_MISSING: 'launch.json command names a file the package does not hold, or a program not on PATH',
+  LAUNCH_COMMAND_NOT_EXECUTABLE: 'launch.json command is not a regular file with an execute bit',
+  LAUNCH_WORKDIR_MISSING: 'launch.json workdir is not a directory in the package',
+  SOURCE_FILE_TYPE: 'the source tree holds a symlink, socket, FIFO or device, which build does not copy (the peer refuses them too)',
+  RUN_NOT_LAUNCH: 'run was called for a package built in service mode (the peer dials it; run is not needed)',
+  RUN_METADATA_READ: 'chaincode.json cannot be read from RUN_METADATA_DIR',
+  RUN_METADATA_PARSE: 'chaincode.json is not valid JSON',
+  RUN_METADATA_INVALID: 'chaincode.json lacks a field the peer writes, or its TLS fields are incomplete or not PEM',
+  RUN_START: 'the chaincode process could not be started',
 } as const;
 
 export const WARNING_CODES = {
@@ -68,6 +82,7 @@ export const WARNING_CODES = {
   PKG_UNEXPECTED_FILE: 'the package holds a top-level file other than metadata.json and code.tar.gz (the peer warns, and it counts in the package ID)',
   PKG_TYPE_UNCLAIMED: 'metadata.json type is not one this builder claims by default (external, ccaas)',
   PKG_DEFERRED: 'a connection.json value is left to the peer\'s builder config (a template, or TLS material spliced at build)',
+  LAUNCH_COMMAND_ON_PATH: 'launch.json command is a bare name looked up on PATH, though the package has a file of that name at its root',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

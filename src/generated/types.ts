@@ -45,6 +45,9 @@ export interface BuilderConfig {
 export interface ChaincodeRun {
   chaincode_id: string;
   peer_address: string;
+  /**
+   * PEM client certificate for this launch; "" when the peer runs without TLS
+   */
   client_cert: string;
   client_key: string;
   root_cert: string;

@@ -1,0 +1,308 @@
+// run's logic (contract section 6): from chaincode.json and the built launch.json to a chaincode process
+// that dials the peer, with no supervisor left behind where the runtime can exec, and no orphan anywhere.
+import { spawn } from 'node:child_process';
+import { accessSync, chmodSync, constants, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import { delimiter, isAbsolute, join } from 'node:path';
+import type { Config } from '../core/config.js';
+import { templateSourcesHint } from '../core/config.js';
+import { ExtError } from '../core/errors.js';
+import { readJsonFile } from '../core/json.js';
+import type { Logger } from '../core/log.js';
+import { check } from '../core/schema.js';
+import { render } from '../core/template.js';
+import { parseCertificates, parsePrivateKey } from '../core/tls.js';
+import { validateChaincodeRun } from '../generated/validators.js';
+import type { ChaincodeRun } from '../generated/types.js';
+import { CODE_DIR, readLaunch } from './launch.js';
+import { readBuildOutput } from './output.js';
+
+export interface RunInputs {
+  buildDir: string;
+  runDir: string;
+  /** run's own environment: what the peer propagated. The chaincode inherits it. */
+  env: Record<string, string | undefined>;
+  config: Config;
+  log: Logger;
+  /** Override the runtime check (tests force the fallback); default: use process.execve when it exists. */
+  useExecve?: boolean;
+}
+
+/** What run starts: resolved, rendered, ready for exec. */
+export interface LaunchCommand {
+  file: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  tls: boolean;
+  chaincodeId: string;
+  peerAddress: string;
+  /** The private directory holding the TLS files, if any (inside RUN_METADATA_DIR). */
+  tlsDir?: string;
+}
+
+/** Under bufio.Scanner's 64 KiB line limit in the peer, with room for the peer's own prefix. */
+export const MAX_CHAINCODE_LINE = 16 * 1024;
+/** The peer SIGKILLs run 5 s after SIGTERM; run must be gone before that. */
+const TERM_GRACE_MS = 4000;
+
+export function readRunConfig(runDir: string): ChaincodeRun {
+  const fix = 'chaincode.json is written by the peer; check that run is called as run BUILD_OUTPUT_DIR RUN_METADATA_DIR';
+  const data = readJsonFile(join(runDir, 'chaincode.json'), { where: 'chaincode.json in RUN_METADATA_DIR', readCode: 'RUN_METADATA_READ', parseCode: 'RUN_METADATA_PARSE', fix, maxBytes: 1 << 20 });
+  const cfg = check(validateChaincodeRun, data, 'chaincode.json');
+  if (cfg.client_cert !== '') {
+    for (const k of ['client_key', 'root_cert'] as const) {
+      if (cfg[k] === '') throw new ExtError('RUN_METADATA_INVALID', `chaincode.json has a client_cert but an empty ${k}`, fix);
+    }
+    const wrap = (f: () => unknown) => {
+      try { f(); } catch (err) {
+        throw new ExtError('RUN_METADATA_INVALID', err instanceof ExtError ? err.what : String(err), 'the peer writes these from its chaincode CA; check the peer\'s TLS setup', { cause: err });
+      }
+    };
+    wrap(() => parseCertificates(cfg.client_cert, 'chaincode.json client_cert'));
+    wrap(() => parsePrivateKey(cfg.client_key, 'chaincode.json client_key'));
+    wrap(() => parseCertificates(cfg.root_cert, 'chaincode.json root_cert'));
+  }
+  return cfg;
+}
+
+/**
+ * The TLS files in a fresh 0700 directory inside RUN_METADATA_DIR (never BUILD_OUTPUT_DIR, which every
+ * run of the package shares), in both shim conventions: PEM files (Go shim) and files holding base64 of
+ * the PEM (Node and Java shims). Keys 0600.
+ */
+function writeTlsFiles(runDir: string, cfg: ChaincodeRun): { dir: string; env: Record<string, string> } {
+  let dir: string;
+  try {
+    dir = mkdtempSync(join(runDir, 'tls-'));
+    chmodSync(dir, 0o700);
+    const put = (name: string, text: string, mode: number) => {
+      const p = join(dir, name);
+      writeFileSync(p, text, { mode });
+      chmodSync(p, mode);
+      return p;
+    };
+    const b64 = (pem: string) => Buffer.from(pem).toString('base64');
+    return {
+      dir,
+      env: {
+        CORE_PEER_TLS_ROOTCERT_FILE: put('peer-root.crt', cfg.root_cert, 0o644),
+        CORE_TLS_CLIENT_CERT_FILE: put('client.crt', cfg.client_cert, 0o644),
+        CORE_TLS_CLIENT_KEY_FILE: put('client.key', cfg.client_key, 0o600),
+        CORE_TLS_CLIENT_CERT_PATH: put('client.crt.b64', b64(cfg.client_cert), 0o644),
+        CORE_TLS_CLIENT_KEY_PATH: put('client.key.b64', b64(cfg.client_key), 0o600),
+      },
+    };
+  } catch (err) {
+    throw new ExtError('OUTPUT_WRITE', `cannot write the TLS files into RUN_METADATA_DIR ${runDir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'the peer creates RUN_METADATA_DIR writable; check TMPDIR\'s file system', { cause: err });
+  }
+}
+
+/** PATH lookup as execvp does it, so a missing program fails with a coded line instead of a spawn error. */
+function findOnPath(name: string, path: string | undefined): string | undefined {
+  for (const dir of (path ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, name);
+    try {
+      if (statSync(p).isFile()) { accessSync(p, constants.X_OK); return p; }
+    } catch { /* next */ }
+  }
+  return undefined;
+}
+
+/** Everything run decides before starting the chaincode. Writes only the TLS files. */
+export function prepareLaunch({ buildDir, runDir, env, config, log }: RunInputs): LaunchCommand {
+  const built = readBuildOutput(buildDir);
+  if (built.mode !== 'launch') {
+    throw new ExtError('RUN_NOT_LAUNCH', `BUILD_OUTPUT_DIR holds a ${built.mode}-mode build, which the peer dials instead of calling run`,
+      'release puts chaincode/server/connection.json in place for service mode; check that release ran and the peer uses this builder');
+  }
+  const codeDir = join(buildDir, CODE_DIR);
+  const plan = readLaunch(codeDir);
+  const cfg = readRunConfig(runDir);
+
+  // The peer's values win over the builder config's, which must not redirect a chaincode elsewhere.
+  const data = { ...config.template, chaincode_id: cfg.chaincode_id, peer_address: cfg.peer_address, mspid: cfg.mspid };
+  const hint = `chaincode_id, peer_address and mspid come from chaincode.json; ${templateSourcesHint(config)}`;
+  const args = (plan.args ?? []).map((a, i) => render(a, data, `launch.json args[${i}]`, hint));
+  const launchEnv = Object.fromEntries(Object.entries(plan.env ?? {}).map(([k, v]) => [k, render(v, data, `launch.json env.${k}`, hint)]));
+
+  // The command first: a run that cannot start leaves no key files behind.
+  const path = launchEnv.PATH ?? env.PATH;
+  let file: string;
+  if (plan.program.kind === 'package') {
+    file = join(codeDir, plan.program.rel);
+  } else if (isAbsolute(plan.program.name)) {
+    file = plan.program.name;
+    try { accessSync(file, constants.X_OK); } catch {
+      throw new ExtError('LAUNCH_COMMAND_MISSING', `launch.json command ${file} is not an executable file on this peer`, 'install it on the peer, or package the program and give its path in the package');
+    }
+  } else {
+    const found = findOnPath(plan.program.name, path);
+    if (!found) {
+      throw new ExtError('LAUNCH_COMMAND_MISSING', `launch.json command ${JSON.stringify(plan.program.name)} is not on the PATH run has (${path ?? 'PATH is not set'})`,
+        'install it on the peer, set PATH in launch.json env, or package the program and give its path in the package');
+    }
+    file = found;
+  }
+
+  const tls = cfg.client_cert !== '';
+  const childEnv: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) childEnv[k] = v;
+  Object.assign(childEnv, {
+    CORE_CHAINCODE_ID_NAME: cfg.chaincode_id,
+    CORE_PEER_ADDRESS: cfg.peer_address,
+    CORE_PEER_LOCALMSPID: cfg.mspid,
+    CORE_PEER_TLS_ENABLED: String(tls),
+  });
+  let tlsDir: string | undefined;
+  if (tls) {
+    const files = writeTlsFiles(runDir, cfg);
+    tlsDir = files.dir;
+    Object.assign(childEnv, files.env);
+  }
+  Object.assign(childEnv, launchEnv);
+
+  log.debug(`command ${file}, ${args.length} args, cwd ${plan.workdir}, env ${Object.keys(childEnv).sort().join(',')}`);
+  return { file, args, env: childEnv, cwd: join(codeDir, plan.workdir), tls, chaincodeId: cfg.chaincode_id, peerAddress: cfg.peer_address, tlsDir };
+}
+
+function startLine(l: LaunchCommand, pid: number | undefined): string {
+  return `${l.chaincodeId} -> ${l.peerAddress} (tls ${l.tls ? 'on' : 'off'}), pid ${pid ?? '?'}`;
+}
+
+type Execve = (file: string, args: string[], env: Record<string, string>) => never;
+
+/**
+ * Node 22.15+ can replace the process: the chaincode then has run's PID, so the peer's SIGTERM and
+ * SIGKILL reach it directly and nothing stays resident. /bin/sh does the stdout-to-stderr redirect,
+ * since the peer discards stdout.
+ */
+function execveOf(): Execve | undefined {
+  const f = (process as unknown as { execve?: Execve }).execve;
+  return typeof f === 'function' ? f.bind(process) : undefined;
+}
+
+/** Cuts a byte stream into lines no longer than `max`, for a reader that gives up on long lines. */
+export class LineCapper {
+  private pending = '';
+  private cut = 0;
+  constructor(private readonly max: number, private readonly out: (line: string) => void) {}
+
+  push(chunk: string): void {
+    let text = this.pending + chunk;
+    this.pending = '';
+    let nl: number;
+    while ((nl = text.indexOf('\n')) >= 0) {
+      this.emit(text.slice(0, nl));
+      text = text.slice(nl + 1);
+    }
+    if (this.cut > 0) {
+      this.cut += text.length;
+    } else if (Buffer.byteLength(text) > this.max) {
+      this.out(this.capped(text));
+      this.cut = text.length - this.max;
+    } else {
+      this.pending = text;
+    }
+  }
+
+  end(): void {
+    if (this.pending || this.cut) this.emit(this.pending);
+    this.pending = '';
+  }
+
+  private emit(line: string): void {
+    if (this.cut > 0) {
+      // the head of this line went out already; only say how much was dropped
+      this.cut += line.length;
+      this.out(`[extbuilder run: ${this.cut} more characters of that line dropped]`);
+      this.cut = 0;
+    } else if (Buffer.byteLength(line) > this.max) {
+      this.out(`${this.capped(line)} [extbuilder run: ${line.length - this.max} more characters dropped]`);
+    } else {
+      this.out(line);
+    }
+  }
+
+  private capped(line: string): string {
+    return Buffer.from(line).subarray(0, this.max).toString().replace(/\uFFFD$/, '');
+  }
+}
+
+/**
+ * Without execve run stays as a supervisor. The chaincode gets its own process group (so signals reach
+ * its children too), its stdout and stderr come through line-capped, and a watchdog ends the group if
+ * run itself dies: a /bin/sh holding the read end of a pipe whose only writer is run. A SIGKILL of run
+ * closes the pipe, the watchdog reads EOF and kills the group, then SIGKILLs it if it lingers. (`kill -TERM
+ * -PGID`, not `kill -s TERM -- -PGID`: dash, Debian's /bin/sh, rejects the latter.)
+ */
+const WATCHDOG = 'read _ignored; kill -TERM -"$1" 2>/dev/null || exit 0; i=0; while [ $i -lt 40 ]; do kill -0 -"$1" 2>/dev/null || exit 0; sleep 0.1; i=$((i+1)); done; kill -KILL -"$1" 2>/dev/null; exit 0';
+
+function supervise(l: LaunchCommand, log: Logger): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(l.file, l.args, { cwd: l.cwd, env: l.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    if (child.pid === undefined) {
+      // exec failed (ENOENT for a missing interpreter, EACCES, ENOEXEC): 'error' follows, and no 'exit'
+      if (l.tlsDir) rmSync(l.tlsDir, { recursive: true, force: true });
+      child.once('error', (err) => reject(new ExtError('RUN_START', `cannot start ${l.file}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, 'check the command in launch.json and its interpreter line', { cause: err })));
+      return;
+    }
+    const pgid = child.pid;
+    const watchdog = spawn('/bin/sh', ['-c', WATCHDOG, 'extbuilder-run-watchdog', String(pgid)], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    watchdog.on('error', () => log.debug('the orphan watchdog could not start: a SIGKILL of run would leave the chaincode running'));
+    watchdog.unref();
+    log.info(startLine(l, pgid));
+
+    const write = (line: string) => process.stderr.write(line + '\n');
+    for (const s of [child.stdout, child.stderr]) {
+      const capper = new LineCapper(MAX_CHAINCODE_LINE, write);
+      s.setEncoding('utf8');
+      s.on('data', (c: string) => capper.push(c));
+      s.on('end', () => capper.end());
+    }
+
+    let killTimer: NodeJS.Timeout | undefined;
+    const forward = (sig: NodeJS.Signals) => {
+      log.info(`${sig}: stopping the chaincode (process group ${pgid})`);
+      try { process.kill(-pgid, sig); } catch { /* already gone */ }
+      killTimer ??= setTimeout(() => {
+        log.info(`the chaincode did not stop within ${TERM_GRACE_MS / 1000} s; killing it`);
+        try { process.kill(-pgid, 'SIGKILL'); } catch { /* already gone */ }
+      }, TERM_GRACE_MS);
+    };
+    const onTerm = () => forward('SIGTERM');
+    const onInt = () => forward('SIGINT');
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+
+    child.on('exit', (code, signal) => {
+      // Whatever the chaincode left in its group goes with it: the peer will start a new run.
+      try { process.kill(-pgid, 'SIGKILL'); } catch { /* nothing left */ }
+      if (killTimer) clearTimeout(killTimer);
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      watchdog.stdin?.destroy();
+      if (l.tlsDir) rmSync(l.tlsDir, { recursive: true, force: true });
+      const status = signal ? 128 + (osConstants.signals[signal] ?? 0) : code ?? 1;
+      log.info(`chaincode ${l.chaincodeId} exited with ${signal ? `signal ${signal}` : `status ${code}`}`);
+      resolve(status);
+    });
+  });
+}
+
+/** Starts the chaincode; returns run's exit status (the chaincode's), or never returns after execve. */
+export async function runChaincode(inputs: RunInputs): Promise<number> {
+  const l = prepareLaunch(inputs);
+  const execve = inputs.useExecve === false ? undefined : execveOf();
+  if (execve) {
+    inputs.log.info(startLine(l, process.pid));
+    try {
+      process.chdir(l.cwd);
+      execve('/bin/sh', ['/bin/sh', '-c', 'exec "$0" "$@" 1>&2', l.file, ...l.args], l.env);
+    } catch (err) {
+      throw new ExtError('RUN_START', `cannot exec the chaincode ${l.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'check that /bin/sh exists on the peer and the command is executable', { cause: err });
+    }
+  }
+  return supervise(l, inputs.log);
+}
