@@ -10,3 +10,14 @@ export interface CliCommand {
 }
 
 export const commands: CliCommand[] = [];
+
+// Packages (issue 4): package, id, inspect.
+import { packageCommand } from './package.js';
+import { idCommand } from './id.js';
+import { inspectCommand } from './inspect.js';
+commands.push(packageCommand, idCommand, inspectCommand);
+
+// Simulation and checks (issue 5): simulate, doctor.
+import { simulateCommand } from './simulate.js';
+import { doctorCommand } from './doctor.js';
+commands.push(simulateCommand, doctorCommand);

@@ -1,0 +1,50 @@
+// inspect's logic: the peer's verdict on a package (parse, install) and this builder's (detect, build
+// with the peer's config unknown), from one read and one peer-style extraction into a scratch dir.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { claims } from '../../builder/detect.js';
+import { validateMetadata } from '../../generated/validators.js';
+import { DEFAULT_TYPES } from '../config.js';
+import { ExtError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { check } from '../schema.js';
+import { extractCode, readPackage, type PackageReport } from './read.js';
+import { checkSource, type SourceSummary } from './validate.js';
+
+export interface Inspection {
+  report: PackageReport;
+  /** metadata.json's type, when it has one. */
+  type?: string;
+  source?: SourceSummary;
+  /** The first reason the peer would not install it or this builder would not build it. */
+  error?: ExtError;
+}
+
+export async function inspectPackage(file: string, log: Logger, scratchParent = tmpdir()): Promise<Inspection> {
+  const report = await readPackage(file);
+  for (const w of report.peerWarnings) {
+    log.warn('PKG_UNEXPECTED_FILE', w, 'the peer ignores it, but it counts in the package ID; leave it out');
+  }
+  if (report.installError) return { report, error: report.installError };
+  let type: string | undefined;
+  try {
+    // detect's rule: metadata.json must be an object with a string type.
+    const metadata = check(validateMetadata, report.metadata, 'metadata.json');
+    type = metadata.type;
+    if (!claims(metadata, DEFAULT_TYPES)) {
+      log.warn('PKG_TYPE_UNCLAIMED', `metadata.json type ${JSON.stringify(type)} is not one extbuilder claims by default (${DEFAULT_TYPES.join(', ')})`,
+        'list it in the builder config\'s types, or repackage with --type external');
+    }
+    const scratch = mkdtempSync(join(scratchParent, 'extbuilder-inspect-'));
+    try {
+      await extractCode(file, scratch, report);
+      return { report, type, source: checkSource(scratch, log) };
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  } catch (err) {
+    if (!(err instanceof ExtError)) throw err;
+    return { report, type, error: err };
+  }
+}

@@ -1,0 +1,181 @@
+// Writes an install package whose bytes depend only on its contents: code.tar.gz (sorted entries,
+// normalised modes, fixed headers) streamed to a temp file, then the outer tar (metadata.json, then
+// code.tar.gz) streamed to a temp file while hashed, renamed into place. gzip is fflate (pure JS, so
+// no dependence on the zlib the runtime links), mtime 0, OS byte 3, fed in fixed-size blocks so its
+// output does not depend on how reads happen to be split.
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { Gzip } from 'fflate';
+import { ExtError } from '../errors.js';
+import { CODE_FILE, METADATA_FILE } from './read.js';
+import { TAR_END, tarHeader, tarPadding } from './tar-write.js';
+import type { CodeItem } from './tree.js';
+
+/** zlib's default level: about the size and speed of `tar -czf`. */
+export const CODE_LEVEL = 6;
+/** Compressing the already compressed code.tar.gz again only costs time, unless it is small. */
+export const OUTER_LEVEL_SMALL = 6;
+export const OUTER_SMALL_LIMIT = 1 << 20;
+const BLOCK = 1 << 16;
+const READ = 1 << 20;
+
+/** gzip with input pushed in fixed BLOCK-sized pieces: the output is a function of the bytes alone. */
+class GzipWriter {
+  private buf = new Uint8Array(BLOCK);
+  private fill = 0;
+  private gz: Gzip;
+
+  constructor(level: number, out: (chunk: Uint8Array) => void) {
+    this.gz = new Gzip({ level: level as 6, mtime: 0 }, (chunk) => out(chunk));
+  }
+
+  write(bytes: Uint8Array): void {
+    let pos = 0;
+    while (pos < bytes.length) {
+      const n = Math.min(BLOCK - this.fill, bytes.length - pos);
+      this.buf.set(bytes.subarray(pos, pos + n), this.fill);
+      this.fill += n;
+      pos += n;
+      if (this.fill === BLOCK) { this.gz.push(this.buf); this.fill = 0; }
+    }
+  }
+
+  end(): void {
+    this.gz.push(this.buf.subarray(0, this.fill), true);
+  }
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) off += writeSync(fd, bytes, off);
+}
+
+/** Streams a file's exact `size` bytes into `sink`; a file that changed size fails the package. */
+function copyFile(item: CodeItem, buf: Uint8Array, sink: (bytes: Uint8Array) => void): void {
+  let fd: number;
+  try {
+    fd = openSync(item.source!, 'r');
+  } catch (err) {
+    throw new ExtError('PKG_INPUT', `cannot read ${item.path}: ${(err as NodeJS.ErrnoException).code}`, 'make every file in the tree readable by the user running extbuilder package', { cause: err });
+  }
+  try {
+    let left = item.size;
+    while (left > 0) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, left), null);
+      if (n === 0) break;
+      sink(buf.subarray(0, n));
+      left -= n;
+    }
+    if (left !== 0 || readSync(fd, buf, 0, 1, null) !== 0) {
+      throw new ExtError('PKG_CHANGED', `${item.path} changed size while it was being packaged`, 'package a tree nothing is writing to');
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes code.tar.gz for `items` (sorted, with parents) to the open file `fd`. */
+function writeCodeTarGz(items: CodeItem[], fd: number, onFile?: (bytes: number) => void): void {
+  const gz = new GzipWriter(CODE_LEVEL, (chunk) => writeAll(fd, chunk));
+  const buf = new Uint8Array(READ);
+  for (const item of items) {
+    if (item.kind === 'dir') {
+      gz.write(tarHeader(`${item.path}/`, 0, item.mode, '5'));
+      continue;
+    }
+    gz.write(tarHeader(item.path, item.size, item.mode, '0'));
+    if (item.bytes) gz.write(item.bytes);
+    else copyFile(item, buf, (b) => gz.write(b));
+    gz.write(tarPadding(item.size));
+    onFile?.(item.size);
+  }
+  gz.write(TAR_END);
+  gz.end();
+}
+
+export interface PackageInput {
+  /** Where the package goes; written through a temp file in the same directory, then renamed. */
+  output: string;
+  label: string;
+  type: string;
+  /** code.tar.gz's entries, sorted, parents included (see tree.ts withParents). */
+  items: CodeItem[];
+  /** Called after each file with its size, for progress. */
+  onFile?: (bytes: number) => void;
+}
+
+export interface PackageResult {
+  id: string;
+  sha256: string;
+  size: number;
+  metadata: string;
+}
+
+/** metadata.json as every package of ours carries it. */
+export function metadataJson(type: string, label: string): string {
+  return JSON.stringify({ type, label });
+}
+
+function outputError(path: string, err: unknown): ExtError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const fix = code === 'ENOENT' ? 'create the output directory first' : code === 'ENOSPC' ? 'free disk space' : 'choose a writable output path';
+  return new ExtError('OUTPUT_WRITE', `cannot write ${path}: ${code ?? (err as Error).message}`, fix, { cause: err });
+}
+
+export function writePackage(input: PackageInput): PackageResult {
+  const dir = dirname(input.output);
+  const stem = join(dir, `.${basename(input.output)}.extbuilder-partial-${randomBytes(4).toString('hex')}`);
+  const innerPath = `${stem}.code`;
+  const outerPath = `${stem}.pkg`;
+  let innerFd: number | undefined;
+  let outerFd: number | undefined;
+  const metadata = metadataJson(input.type, input.label);
+  try {
+    try {
+      innerFd = openSync(innerPath, 'w+', 0o600);
+      outerFd = openSync(outerPath, 'w', 0o644);
+    } catch (err) {
+      throw outputError(input.output, err);
+    }
+    writeCodeTarGz(input.items, innerFd, input.onFile);
+    const codeSize = fstatSync(innerFd).size;
+
+    const hash = createHash('sha256');
+    let size = 0;
+    const fd = outerFd;
+    const gz = new GzipWriter(codeSize < OUTER_SMALL_LIMIT ? OUTER_LEVEL_SMALL : 0, (chunk) => {
+      hash.update(chunk);
+      size += chunk.length;
+      writeAll(fd, chunk);
+    });
+    const meta = Buffer.from(metadata, 'utf8');
+    gz.write(tarHeader(METADATA_FILE, meta.length, 0o644, '0'));
+    gz.write(meta);
+    gz.write(tarPadding(meta.length));
+    gz.write(tarHeader(CODE_FILE, codeSize, 0o644, '0'));
+    const buf = new Uint8Array(READ);
+    for (let pos = 0; pos < codeSize;) {
+      const n = readSync(innerFd, buf, 0, buf.length, pos);
+      if (n === 0) throw new ExtError('OUTPUT_WRITE', `${innerPath} was truncated while packaging`, 'retry');
+      gz.write(buf.subarray(0, n));
+      pos += n;
+    }
+    gz.write(tarPadding(codeSize));
+    gz.write(TAR_END);
+    gz.end();
+    closeSync(outerFd);
+    outerFd = undefined;
+    renameSync(outerPath, input.output);
+    const sha256 = hash.digest('hex');
+    return { id: `${input.label}:${sha256}`, sha256, size, metadata };
+  } catch (err) {
+    if (err instanceof ExtError) throw err;
+    throw outputError(input.output, err);
+  } finally {
+    if (innerFd !== undefined) closeSync(innerFd);
+    if (outerFd !== undefined) closeSync(outerFd);
+    rmSync(innerPath, { force: true });
+    rmSync(outerPath, { force: true });
+  }
+}
