@@ -1,0 +1,449 @@
+// extbuilder doctor: checks an installation as the peer will use it (the builder's bin/, core.yaml's
+// externalBuilders entry, the builder config and its TLS files, the peer's durable builds), one
+// `ok|warn|fail <what> (<fix>)` line per finding. The executable and core.yaml checks are shared with simulate.
+import { accessSync, closeSync, constants as fsc, existsSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, statSync } from 'node:fs';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { Argv } from 'yargs';
+import { loadConfig, type Config } from '../core/config.js';
+import { ExtError, formatError } from '../core/errors.js';
+import { parseCertificates, parsePrivateKey } from '../core/tls.js';
+import { BUILD_INFO, MalformedChaincodeInfo, readRelease, type PeerVersion } from '../peer/durable.js';
+import type { CliCommand } from './commands.js';
+import { formatFinding, type Finding } from './report.js';
+
+const ok = (what: string): Finding => ({ verdict: 'ok', what });
+const warn = (what: string, fix: string): Finding => ({ verdict: 'warn', what, fix });
+const fail = (what: string, fix: string): Finding => ({ verdict: 'fail', what, fix });
+
+// ---- executables ----
+
+const ELF_MACHINES: Record<number, string> = { 3: 'ia32', 40: 'arm', 62: 'x64', 183: 'arm64', 21: 'ppc64', 22: 's390x', 243: 'riscv64' };
+
+function readAt(fd: number, pos: number, len: number): Buffer {
+  const b = Buffer.alloc(len);
+  const n = readSync(fd, b, 0, len, pos);
+  return b.subarray(0, n);
+}
+
+/** PT_INTERP of an ELF file (the dynamic loader), or undefined for a static binary. */
+function elfInfo(file: string): { machine: number; interp?: string } {
+  const fd = openSync(file, 'r');
+  try {
+    const h = readAt(fd, 0, 64);
+    const is64 = h[4] === 2;
+    const le = h[5] === 1;
+    const u16 = (b: Buffer, o: number): number => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
+    const u32 = (b: Buffer, o: number): number => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
+    const uN = (b: Buffer, o: number): number => (is64 ? Number(le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o)) : u32(b, o));
+    const machine = u16(h, 18);
+    const phoff = uN(h, is64 ? 0x20 : 0x1c);
+    const phentsize = u16(h, is64 ? 0x36 : 0x2a);
+    const phnum = u16(h, is64 ? 0x38 : 0x2c);
+    for (let i = 0; i < phnum && i < 256; i++) {
+      const ph = readAt(fd, phoff + i * phentsize, phentsize);
+      if (ph.length < phentsize || u32(ph, 0) !== 3) continue;
+      const off = uN(ph, is64 ? 8 : 4);
+      const size = uN(ph, is64 ? 0x20 : 0x10);
+      return { machine, interp: readAt(fd, off, Math.min(size, 4096)).toString('latin1').replace(/\0.*$/s, '') };
+    }
+    return { machine };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function onPath(name: string, pathEnv: string | undefined): string | undefined {
+  for (const dir of (pathEnv ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const p = join(dir, name);
+    try { accessSync(p, fsc.X_OK); if (statSync(p).isFile()) return p; } catch { /* next */ }
+  }
+  return undefined;
+}
+
+/**
+ * Why the peer could not exec `file`, or an ok. The peer's exec failures (a missing file, no exec bit,
+ * a CRLF shebang, a missing interpreter or loader) all look alike in its log; this names them.
+ */
+export function checkExecutable(file: string, label: string, pathEnv: string | undefined): Finding[] {
+  let st;
+  try {
+    st = lstatSync(file);
+  } catch {
+    return [fail(`${label} is missing (${file})`, 'install the builder there, or fix the path in core.yaml')];
+  }
+  const findings: Finding[] = [];
+  let target = file;
+  if (st.isSymbolicLink()) {
+    const link = readlinkSync(file);
+    try {
+      target = realpathSync(file);
+      st = statSync(target);
+    } catch {
+      return [fail(`${label} is a link to ${link}, which does not resolve`, 'fix or recreate the link (relative links break when the builder directory is copied)')];
+    }
+  }
+  if (!st.isFile()) return [fail(`${label} is not a regular file`, 'replace it with the builder program')];
+  if ((st.mode & 0o111) === 0) {
+    return [fail(`${label} is not executable (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')})`, `chmod 755 ${file}; the peer treats a detect it cannot exec as "not mine" and logs that at DEBUG only`)];
+  }
+  const fd = openSync(target, 'r');
+  const head = readAt(fd, 0, 4096);
+  closeSync(fd);
+  if (head.subarray(0, 2).toString('latin1') === '#!') {
+    const firstLine = head.toString('latin1').split('\n')[0]!;
+    if (firstLine.endsWith('\r')) {
+      return [fail(`${label} has CRLF line endings: the kernel looks for the interpreter ${JSON.stringify(firstLine.slice(2).trim() + '\r')}`, `convert it to LF line endings (dos2unix ${file}; in git: * text eol=lf)`)];
+    }
+    const [interp, arg] = firstLine.slice(2).trim().split(/\s+/);
+    if (!interp || !existsSync(interp)) {
+      return [fail(`${label} needs the interpreter ${interp ?? '(none)'}, which this system lacks`, interp?.endsWith('bash') ? 'use #!/bin/sh with POSIX syntax (Alpine-based peer images up to 2.4 have no bash), or install bash' : 'install it, or change the #! line')];
+    }
+    if (interp.endsWith('/env') && arg && !onPath(arg, pathEnv)) {
+      return [fail(`${label} runs "${arg}" through env, but ${arg} is not on the peer's PATH (${pathEnv ?? 'unset'})`, `install ${arg}, or use a standalone binary of the builder that needs no interpreter`)];
+    }
+    const text = st.size <= 1 << 20 ? readFileSync(target, 'latin1') : '';
+    if (text.includes('\r\n')) {
+      return [fail(`${label} has CRLF line endings: the shell reads every \\r as part of a command`, `convert it to LF line endings (dos2unix ${file})`)];
+    }
+    if (/^\/bin\/sh$/.test(interp) && /set\s+-[a-z]*o\s+pipefail|-o pipefail/.test(text)) {
+      findings.push(warn(`${label} is #!/bin/sh but uses "set -o pipefail", which dash rejects`, 'Ubuntu-based peer images (2.5+) have /bin/sh = dash: drop pipefail or use #!/bin/bash where bash exists'));
+    }
+    findings.push(ok(`${label}: script for ${interp}${arg && interp.endsWith('/env') ? ` ${arg}` : ''}`));
+    return findings;
+  }
+  if (head.subarray(0, 4).toString('latin1') === '\x7fELF') {
+    const { machine, interp } = elfInfo(target);
+    const arch = ELF_MACHINES[machine] ?? `machine ${machine}`;
+    if (arch !== process.arch) {
+      return [fail(`${label} is built for ${arch}, this system is ${process.arch}`, `install the ${process.arch} build of the builder`)];
+    }
+    if (interp && !existsSync(interp)) {
+      const libc = /musl/.test(interp) ? 'musl (Alpine)' : 'glibc';
+      return [fail(`${label} needs the loader ${interp} (${libc}), which this system lacks: exec fails with "no such file or directory"`, `install the build for this system's libc (musl for Alpine-based peers up to 2.4, glibc for 2.5+)`)];
+    }
+    return [ok(`${label}: ${arch} binary${interp ? ` (loader ${interp})` : ' (static)'}`)];
+  }
+  return [fail(`${label} is neither a #! script nor an ELF binary: exec fails with "exec format error"`, 'add a #! line, or install the real binary')];
+}
+
+/** bin/detect and bin/build must run; release and run are optional to the peer. */
+export function checkBuilderDir(dir: string, pathEnv: string | undefined): Finding[] {
+  if (!existsSync(join(dir, 'bin'))) return [fail(`${dir} has no bin/ directory`, 'path in core.yaml is the parent of bin/, not bin/ itself')];
+  const out: Finding[] = [];
+  for (const phase of ['detect', 'build', 'release', 'run']) {
+    const file = join(dir, 'bin', phase);
+    if (!existsSync(file) && (phase === 'release' || phase === 'run')) {
+      out.push(phase === 'release'
+        ? warn(`bin/release is absent: the peer skips it silently, so nothing is released (no connection.json, no indexes)`, 'install bin/release')
+        : warn('bin/run is absent: launch-mode packages cannot start', 'install bin/run if you use launch mode'));
+      continue;
+    }
+    out.push(...checkExecutable(file, `bin/${phase}`, pathEnv));
+  }
+  return out;
+}
+
+// ---- core.yaml ----
+
+export interface BuilderEntry {
+  index: number;
+  name: string;
+  path: string;
+  propagateEnvironment: string[];
+  /** The v2.0-2.1 key, used when propagateEnvironment is empty. */
+  fromWhitelist: boolean;
+}
+
+export interface CoreYaml {
+  file: string;
+  builders: BuilderEntry[];
+  /** Entries the peer refuses at start-up. */
+  problems: Finding[];
+  vmEndpoint: string;
+}
+
+/** Viper and mapstructure match keys case-insensitively. */
+function key(obj: unknown, name: string): unknown {
+  if (!obj || typeof obj !== 'object') return undefined;
+  const k = Object.keys(obj).find((x) => x.toLowerCase() === name.toLowerCase());
+  return k === undefined ? undefined : (obj as Record<string, unknown>)[k];
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+export function readCoreYaml(file: string): CoreYaml {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ExtError('SIM_USAGE', `cannot read ${file} as YAML: ${(err as Error).message.split('\n')[0]}`, 'give the peer\'s core.yaml');
+  }
+  const list = key(key(doc, 'chaincode'), 'externalBuilders');
+  const problems: Finding[] = [];
+  const builders: BuilderEntry[] = [];
+  (Array.isArray(list) ? list : []).forEach((e, index) => {
+    const name = key(e, 'name');
+    const path = key(e, 'path');
+    if (typeof path !== 'string' || path === '') {
+      problems.push(fail(`core.yaml externalBuilders entry ${index + 1} has no path: the peer refuses to start ("path attribute missing in one or more builders")`, 'give every entry a path (the parent of bin/)'));
+      return;
+    }
+    if (typeof name !== 'string' || name === '') {
+      problems.push(fail(`core.yaml externalBuilders entry at ${path} has no name: the peer refuses to start`, 'give every entry a name'));
+      return;
+    }
+    let propagate = strings(key(e, 'propagateEnvironment'));
+    const whitelist = strings(key(e, 'environmentWhitelist'));
+    const fromWhitelist = propagate.length === 0 && whitelist.length > 0;
+    if (fromWhitelist) propagate = whitelist;
+    builders.push({ index, name, path, propagateEnvironment: propagate, fromWhitelist });
+  });
+  const vm = key(key(doc, 'vm'), 'endpoint');
+  return { file, builders, problems, vmEndpoint: typeof vm === 'string' ? vm : '' };
+}
+
+function samePath(a: string, b: string): boolean {
+  const real = (p: string): string => { try { return realpathSync(p); } catch { return resolve(p); } };
+  return real(a) === real(b);
+}
+
+/** The entry for the builder installed at `dir`. */
+export function findEntry(core: CoreYaml, dir: string, name?: string): BuilderEntry | undefined {
+  return core.builders.find((b) => (name ? b.name === name : samePath(b.path, dir)));
+}
+
+function isFabricCcaas(b: BuilderEntry): boolean {
+  return b.name === 'ccaas_builder' || /ccaas_builder\/?$|builders\/ccaas\/?$/.test(b.path);
+}
+
+/** Variables the builder reads and the peer passes only when listed. */
+const CONFIG_VARS = ['EXTBUILDER_CONFIG', 'CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG'];
+
+export function checkCoreYaml(core: CoreYaml, builderDir: string, env: Record<string, string | undefined>, config: Config | undefined): Finding[] {
+  const out: Finding[] = [...core.problems];
+  if (core.builders.length === 0 && core.problems.length === 0) {
+    return [fail(`${core.file} lists no chaincode.externalBuilders`, `add - {name: extbuilder, path: ${builderDir}, propagateEnvironment: [EXTBUILDER_CONFIG]} under chaincode.externalBuilders`)];
+  }
+  if (env.CORE_CHAINCODE_EXTERNALBUILDERS) {
+    out.push(warn('CORE_CHAINCODE_EXTERNALBUILDERS is set and replaces core.yaml\'s list (Fabric 2.3.3+)', 'check that variable instead, or unset it'));
+  }
+  const entry = findEntry(core, builderDir);
+  if (!entry) {
+    out.push(fail(`core.yaml has no externalBuilders entry with path ${builderDir} (it lists ${core.builders.map((b) => `${b.name}=${b.path}`).join(', ')})`,
+      `add - {name: extbuilder, path: ${builderDir}} (path is the parent of bin/)`));
+    return out;
+  }
+  out.push(ok(`core.yaml entry ${entry.index + 1}: name ${entry.name}, path ${entry.path}`));
+  if (!isAbsolute(entry.path)) out.push(warn(`path ${entry.path} is relative: it resolves against the peer's working directory`, 'use an absolute path'));
+  if (entry.fromWhitelist) out.push(ok(`propagateEnvironment taken from environmentWhitelist (the v2.0-2.1 key, still read)`));
+  for (const v of CONFIG_VARS) {
+    const listed = entry.propagateEnvironment.includes(v);
+    if (env[v] !== undefined && !listed) {
+      out.push(fail(`${v} is set but not in propagateEnvironment of ${entry.name}: the peer does not pass it, so the builder never sees it`, `add ${v} to propagateEnvironment`));
+    } else if (listed) {
+      out.push(ok(`propagateEnvironment passes ${v}${env[v] === undefined ? ' (not set in this environment)' : ''}`));
+    }
+  }
+  if (env.EXTBUILDER_DEBUG !== undefined && !entry.propagateEnvironment.includes('EXTBUILDER_DEBUG')) {
+    out.push(warn('EXTBUILDER_DEBUG is set but not propagated', 'add EXTBUILDER_DEBUG to propagateEnvironment while debugging'));
+  }
+  // Builders are tried in order: an earlier Fabric ccaas_builder takes every ccaas package.
+  const types = config?.types ?? ['external', 'ccaas'];
+  const before = core.builders.filter((b) => b.index < entry.index && isFabricCcaas(b));
+  if (before.length && types.includes('ccaas')) {
+    const all = types.every((t) => t === 'ccaas');
+    const f = all ? fail : warn;
+    out.push(f(`${before[0]!.name} (Fabric's ccaas_builder) is listed before ${entry.name} and claims type ccaas first${all ? `: ${entry.name} never gets a package` : ': ccaas packages never reach extbuilder'}`,
+      `move ${entry.name} above ${before[0]!.name} in chaincode.externalBuilders`));
+  } else {
+    out.push(ok(`order: no earlier builder claims ${types.join(', ')}`));
+  }
+  const dup = core.builders.filter((b) => b.name === entry.name);
+  if (dup.length > 1) out.push(warn(`builder name ${entry.name} appears ${dup.length} times`, 'give each entry its own name: build-info.json records it'));
+  const vm = env.CORE_VM_ENDPOINT ?? core.vmEndpoint;
+  if (vm) {
+    out.push(warn(`vm.endpoint is ${vm}: a package no builder claims falls back to Docker, and the error then shows is Docker's ("docker build failed ...")`,
+      'unset vm.endpoint (and CORE_VM_ENDPOINT) on peers that use only external builders; an unclaimed package then fails with "docker build is disabled"'));
+  } else {
+    out.push(ok('vm.endpoint is empty: an unclaimed package fails with "docker build is disabled", not a misleading Docker error'));
+  }
+  return out;
+}
+
+// ---- builder config ----
+
+export function checkBuilderConfig(builderDir: string, env: Record<string, string | undefined>): { findings: Finding[]; config?: Config } {
+  let config: Config;
+  try {
+    config = loadConfig({ env, builderDir });
+  } catch (err) {
+    return { findings: [fail(`builder config: ${formatError('doctor', err).replace(/^extbuilder doctor: /, '')}`, 'fix the builder config')] };
+  }
+  const out: Finding[] = [ok(`builder config: ${config.sources.length ? config.sources.join(' + ') : 'none (defaults)'}; claims ${config.types.join(', ')}`)];
+  const read = (k: keyof Config['tls']): string | undefined => {
+    const file = config.tls[k];
+    if (!file) return undefined;
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (err) {
+      out.push(fail(`tls.${k} ${file} is not readable (${(err as NodeJS.ErrnoException).code})`, 'the file must exist on the peer and be readable by the peer user'));
+      return undefined;
+    }
+  };
+  const now = Date.now();
+  const dates = (where: string, c: { validTo: string; validFrom: string }): void => {
+    const to = new Date(c.validTo).getTime();
+    if (now > to || now < new Date(c.validFrom).getTime()) out.push(fail(`${where} is not valid now (valid ${c.validFrom} to ${c.validTo})`, 'issue a new certificate'));
+    else if (to - now < 30 * 24 * 3600 * 1000) out.push(warn(`${where} expires on ${c.validTo}`, 'renew it; a durable build keeps the old copy until deleted'));
+  };
+  try {
+    const root = read('root_cert_file');
+    if (root !== undefined) {
+      const certs = parseCertificates(root, `tls.root_cert_file ${config.tls.root_cert_file}`);
+      certs.forEach((c) => dates(`tls.root_cert_file (${c.subject.replace(/\n/g, ', ')})`, c));
+      if (certs.some((c) => !c.ca)) out.push(fail(`tls.root_cert_file ${config.tls.root_cert_file} holds a certificate that is not a CA`, 'give the CA that issued the chaincode server\'s certificate'));
+      else out.push(ok(`tls.root_cert_file: ${certs.length} CA certificate(s)`));
+    }
+    const cert = read('client_cert_file');
+    const key = read('client_key_file');
+    if ((cert === undefined) !== (key === undefined) && !out.some((f) => f.verdict === 'fail')) {
+      out.push(fail('only one of tls.client_cert_file and tls.client_key_file is set', 'set both, or neither'));
+    }
+    if (cert !== undefined && key !== undefined) {
+      const [leaf] = parseCertificates(cert, `tls.client_cert_file ${config.tls.client_cert_file}`);
+      dates(`tls.client_cert_file (${leaf!.subject.replace(/\n/g, ', ')})`, leaf!);
+      if (!leaf!.checkPrivateKey(parsePrivateKey(key, `tls.client_key_file ${config.tls.client_key_file}`))) {
+        out.push(fail('tls.client_key_file does not belong to tls.client_cert_file', 'give the key issued with that certificate'));
+      } else {
+        out.push(ok('tls.client_cert_file and tls.client_key_file are a matching pair'));
+      }
+      const mode = statSync(config.tls.client_key_file!).mode & 0o077;
+      if (mode) out.push(warn(`tls.client_key_file ${config.tls.client_key_file} is readable by group or others`, `chmod 600 ${config.tls.client_key_file}`));
+    }
+  } catch (err) {
+    out.push(fail(formatError('doctor', err).replace(/^extbuilder doctor: /, ''), 'fix the TLS files named in the builder config'));
+  }
+  return { findings: out, config };
+}
+
+// ---- durable builds ----
+
+export function checkDurableBuilds(fsPath: string, core: CoreYaml | undefined, version: PeerVersion): Finding[] {
+  const builds = join(fsPath, 'externalbuilder', 'builds');
+  if (!existsSync(builds)) return [warn(`${builds} does not exist`, 'give the peer\'s peer.fileSystemPath (the peer creates this dir at start-up)')];
+  const names = readdirSync(builds).sort();
+  if (names.length === 0) return [ok(`${builds}: no durable builds`)];
+  const out: Finding[] = [];
+  for (const id of names) {
+    const dir = join(builds, id);
+    const where = `build ${id}`;
+    let builder: string;
+    try {
+      const info = JSON.parse(readFileSync(join(dir, BUILD_INFO), 'utf8')) as { builder_name?: unknown };
+      if (typeof info.builder_name !== 'string') throw new Error('no builder_name');
+      builder = info.builder_name;
+    } catch {
+      out.push(fail(`${where} is half-written: ${BUILD_INFO} is missing or unreadable, so every later Build of this package fails ("could not read ... build-info.json")`, `delete ${dir} and restart the peer; it rebuilds from the installed package`));
+      continue;
+    }
+    if (core && !core.builders.some((b) => b.name === builder)) {
+      out.push(fail(`${where} was built by builder ${builder}, which core.yaml no longer lists: the peer fails with "already built with builder '${builder}', but that builder is no longer available"`,
+        `add the builder back under the name ${builder}, or delete ${dir} and restart the peer`));
+      continue;
+    }
+    let mode = 'launch (run)';
+    try {
+      const view = readRelease(join(dir, 'release'), version);
+      if (view.connection) mode = `service ${view.connection.address}, tls ${!view.connection.tls ? 'off' : view.connection.tls.client ? 'mutual' : 'on'}`;
+      if (!existsSync(join(dir, 'release')) || !existsSync(join(dir, 'bld'))) {
+        out.push(fail(`${where} (builder ${builder}) lacks ${existsSync(join(dir, 'release')) ? 'bld/' : 'release/'}: the copy after release did not finish`, `delete ${dir} and restart the peer`));
+        continue;
+      }
+      out.push(ok(`${where}: builder ${builder}, ${mode}, ${view.indexes.length} index(es)`));
+    } catch (err) {
+      const why = err instanceof MalformedChaincodeInfo ? `malformed chaincode info: ${err.message}` : (err as Error).message;
+      out.push(fail(`${where}: release/chaincode/server/connection.json is refused at launch (${why})`, `fix it in place (the peer re-reads it at every launch), or rebuild: delete ${dir} and restart the peer`));
+    }
+  }
+  return out;
+}
+
+// ---- the command ----
+
+/** The builder this program belongs to: the parent of the bin/ it was started from. */
+export function ownBuilderDir(): string | undefined {
+  const script = process.argv[1];
+  if (!script) return undefined;
+  try {
+    const dir = resolve(realpathSync(script), '..', '..');
+    return existsSync(join(dir, 'bin', 'detect')) ? dir : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function peerVersionOf(v: unknown): PeerVersion {
+  const major = Number(String(v ?? '3').split('.')[0]);
+  if (major !== 2 && major !== 3) throw new ExtError('SIM_USAGE', `--peer-version ${String(v)} is not a Fabric 2.x or 3.x version`, 'give 2.5, 3.1 or similar');
+  return major;
+}
+
+export interface DoctorInputs {
+  builderDir: string;
+  coreYaml?: string;
+  fsPath?: string;
+  version: PeerVersion;
+  env: Record<string, string | undefined>;
+}
+
+export function doctor(i: DoctorInputs): Finding[] {
+  const out: Finding[] = [];
+  out.push(...checkBuilderDir(i.builderDir, i.env.PATH));
+  const { findings, config } = checkBuilderConfig(i.builderDir, i.env);
+  out.push(...findings);
+  let core: CoreYaml | undefined;
+  if (i.coreYaml) {
+    core = readCoreYaml(i.coreYaml);
+    out.push(...checkCoreYaml(core, i.builderDir, i.env, config));
+  }
+  if (i.fsPath) out.push(...checkDurableBuilds(i.fsPath, core, i.version));
+  return out;
+}
+
+export const doctorCommand: CliCommand = {
+  command: 'doctor',
+  describe: 'check a builder installation as the peer will use it: bin/, core.yaml, builder config, durable builds',
+  builder: (y: Argv) => y
+    .option('builder', { type: 'string', describe: 'the builder dir (parent of bin/); default: this program\'s own' })
+    .option('core-yaml', { type: 'string', describe: 'the peer\'s core.yaml: checks the externalBuilders entry' })
+    .option('fs-path', { type: 'string', describe: 'the peer\'s peer.fileSystemPath: checks externalbuilder/builds/*' })
+    .option('peer-version', { type: 'string', default: '3', describe: 'Fabric version of the peer (2.x or 3.x)' })
+    .option('json', { type: 'boolean', describe: 'print the findings as JSON' }) as unknown as Argv,
+  async handler(argv, env) {
+    try {
+      const builderDir = argv.builder ? resolve(String(argv.builder)) : ownBuilderDir();
+      if (!builderDir) throw new ExtError('SIM_USAGE', 'cannot tell where this program\'s builder dir is', 'give --builder DIR (the parent of bin/)');
+      for (const [opt, p] of [['--builder', builderDir], ['--core-yaml', argv['core-yaml']], ['--fs-path', argv['fs-path']]] as const) {
+        if (p !== undefined && !existsSync(String(p))) throw new ExtError('SIM_USAGE', `${opt} ${String(p)} does not exist`, 'check the path');
+      }
+      const findings = doctor({
+        builderDir,
+        coreYaml: argv['core-yaml'] as string | undefined,
+        fsPath: argv['fs-path'] as string | undefined,
+        version: peerVersionOf(argv['peer-version']),
+        env,
+      });
+      const failed = findings.some((f) => f.verdict === 'fail');
+      if (argv.json) process.stdout.write(JSON.stringify({ builder: builderDir, ok: !failed, findings }, null, 2) + '\n');
+      else process.stdout.write(findings.map(formatFinding).join('\n') + `\n${failed ? 'doctor: problems found' : 'doctor: no problems found'}\n`);
+      return failed ? 1 : 0;
+    } catch (err) {
+      process.stderr.write(formatError('doctor', err) + '\n');
+      return err instanceof ExtError && err.code === 'SIM_USAGE' ? 2 : 1;
+    }
+  },
+};
