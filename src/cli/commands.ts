@@ -16,3 +16,8 @@ import { packageCommand } from './package.js';
 import { idCommand } from './id.js';
 import { inspectCommand } from './inspect.js';
 commands.push(packageCommand, idCommand, inspectCommand);
+
+// Simulation and checks (issue 5): simulate, doctor.
+import { simulateCommand } from './simulate.js';
+import { doctorCommand } from './doctor.js';
+commands.push(simulateCommand, doctorCommand);
