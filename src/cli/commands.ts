@@ -21,3 +21,7 @@ commands.push(packageCommand, idCommand, inspectCommand);
 import { simulateCommand } from './simulate.js';
 import { doctorCommand } from './doctor.js';
 commands.push(simulateCommand, doctorCommand);
+
+// Standalone binaries (issue 6): install.
+import { installCommand } from './install.js';
+commands.push(installCommand);

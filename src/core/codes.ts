@@ -95,6 +95,10 @@ export const ERROR_CODES = {
   RUN_METADATA_PARSE: 'chaincode.json is not valid JSON',
   RUN_METADATA_INVALID: 'chaincode.json lacks a field the peer writes, or its TLS fields are incomplete or not PEM',
   RUN_START: 'the chaincode process could not be started',
+  INSTALL_TARGET: 'install was given a target that is unknown or not available from this program',
+  INSTALL_SOURCE: 'the built target to install from is missing (run npm run binaries) or is not a target directory',
+  INSTALL_CHECKSUM: 'a file of the built target does not match its SHA256SUMS',
+  INSTALL_DEST: 'the install directory is not empty and holds no earlier installation, or cannot be created',
 } as const;
 
 export const WARNING_CODES = {
