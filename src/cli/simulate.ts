@@ -135,7 +135,7 @@ export async function simulate(i: SimulateInputs): Promise<SimulateReport> {
         const type = (r.metadata as { type?: unknown } | null)?.type;
         const files = r.code?.files;
         const mode = files?.has('connection.json') ? 'connection.json' : files?.has('launch.json') ? 'launch.json' : 'neither connection.json nor launch.json';
-        return `${r.id} (type ${JSON.stringify(type)}, ${r.code?.entries.length ?? 0} code entries, ${mode})`;
+        return `${r.id} (type ${JSON.stringify(type)}, ${r.code?.entries.length ?? 0} code ${r.code?.entries.length === 1 ? 'entry' : 'entries'}, ${mode})`;
       });
       return r!;
     })();
