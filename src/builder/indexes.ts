@@ -56,7 +56,10 @@ export function findIndexes(sourceDir: string, log: Logger): IndexFile[] {
     }
     let text: string;
     try {
-      if (statSync(f.path).size > MAX_INDEX_BYTES) throw new ExtError('INDEX_INVALID', `${where} is over 1 MiB`, 'an index definition is a few hundred bytes');
+      const st = statSync(f.path);
+      // A FIFO or a device would block the read forever or never end.
+      if (!st.isFile()) throw new ExtError('INDEX_READ', `${where} is not a regular file`, 'package index definitions as plain files');
+      if (st.size > MAX_INDEX_BYTES) throw new ExtError('INDEX_INVALID', `${where} is over 1 MiB`, 'an index definition is a few hundred bytes');
       text = readFileSync(f.path, 'utf8');
     } catch (err) {
       if (err instanceof ExtError) throw err;

@@ -47,7 +47,12 @@ export interface ReadJsonOptions {
 export function readJsonFile(path: string, o: ReadJsonOptions): unknown {
   let text: string;
   try {
-    const size = statSync(path).size;
+    const st = statSync(path);
+    // A FIFO or a device (or a link to one) would block the read forever or never end.
+    if (!st.isFile()) {
+      throw new ExtError(o.readCode, `${o.where} at ${path} is not a regular file`, 'package it as a plain file');
+    }
+    const size = st.size;
     if (o.maxBytes !== undefined && size > o.maxBytes) {
       throw new ExtError(o.tooLargeCode ?? o.readCode, `${o.where} is ${size} bytes, over the ${o.maxBytes}-byte limit`, 'a real one is a few kilobytes; check that the right file was packaged');
     }
