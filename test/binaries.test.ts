@@ -3,12 +3,13 @@
 // targets in a musl-only chroot, and an arm64 smoke run under qemu. Targets not built are skipped, saying so.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createCA, issue } from '../src/peer/pki.js';
 import { createBuildContext, invokePhase, peerEnvironment, stageSourceDir, writePeerMetadata, type BuildContext, type PhaseRun } from '../src/peer/invoke.js';
+import { listenPeer } from '../src/peer/listen.js';
 import { fetchDebs } from '../scripts/binaries/fetch.js';
 import { TARGETS } from '../scripts/binaries/targets.js';
 import { FIXTURES, REPO, listFiles, tempDir } from './helpers/repo.js';
@@ -198,9 +199,49 @@ test(`${GLIBC}: every service fixture case gives the same exit codes, stderr lin
   assert.ok(ok >= 5, 'several cases reach a successful release');
 });
 
-test(`${GLIBC}: run leaves no resident supervisor (the chaincode has run's PID)`, {
-  skip: 'launch mode (src/builder/run.ts, execve on Node 24) has not landed yet; add this test with it',
-}, () => {});
+test(`${GLIBC}: launch mode end to end; run leaves no resident supervisor (the chaincode has run's PID)`, { skip: notBuilt(GLIBC) }, async () => {
+  const builder = join(DIST, GLIBC);
+  const ccId = 'kv_1.0:4844d431f1730dbe5f633ec3dbcc02debe09925731a37942eb65bd19150b9ff1';
+  const tmp = tempDir('extbuilder-launch-');
+  const peer = await listenPeer({ tls: true, session: { expectedChaincodeId: ccId } });
+  let child: ChildProcess | undefined;
+  try {
+    const ctx = createBuildContext(tmp, ccId);
+    stageSourceDir(join(FIXTURES, 'launch', 'node-kv'), ctx.src);
+    writePeerMetadata(ctx, JSON.stringify({ type: 'external', label: 'kv_1.0' }));
+    // The fixture chaincode is a fabric-shim program run by the node on PATH, with this repo's modules.
+    const from = { PATH: process.env.PATH, TMPDIR: tmp, EXTBUILDER_CONFIG: JSON.stringify({ template: { node_path: join(REPO, 'node_modules') } }) };
+    const env = peerEnvironment(from, ['EXTBUILDER_CONFIG']);
+    for (const [phase, args] of [['build', [ctx.src, ctx.metadata, ctx.bld]], ['release', [ctx.bld, ctx.release]]] as const) {
+      const r = await invokePhase(builder, phase, [...args], { env, timeoutMs: 60_000 });
+      assert.equal(r.code, 0, `${phase}: ${r.lines.join('\n')}`);
+    }
+    const runDir = join(tmp, 'run');
+    mkdirSync(runDir, { mode: 0o700 });
+    await peer.writeChaincodeJson(runDir, { chaincodeId: ccId });
+    const proc = spawn(join(builder, 'bin', 'run'), [ctx.bld, runDir], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    child = proc;
+    let stderr = '';
+    proc.stderr!.setEncoding('utf8');
+    proc.stderr!.on('data', (c: string) => { stderr += c; });
+    const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
+    const session = await peer.nextSession(30_000);
+    assert.deepEqual(await session.registered, { chaincodeId: ccId });
+    const started = /^extbuilder run: .* -> .* \(tls on\), pid (\d+)$/m.exec(stderr);
+    assert.ok(started, `run's start line: ${stderr}`);
+    assert.equal(Number(started[1]), proc.pid, 'the start line names run\'s own PID: run became the chaincode (execve)');
+    const who = JSON.parse((await session.invoke('whoami', [])).payload.toString()) as { pid: number };
+    assert.equal(who.pid, proc.pid, 'the chaincode answering has the PID the peer started: no supervisor stays resident');
+    assert.equal((await session.invoke('put', ['k', 'v'])).status, 200);
+    proc.kill('SIGTERM');
+    await exited;
+    assert.doesNotMatch(stderr, /BEGIN|PRIVATE KEY/);
+  } finally {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await peer.close();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
 
 // ---- linux-x64-musl in a musl-only chroot ----
 
