@@ -21,7 +21,7 @@ function textReport(r: Inspection): string[] {
   const lines = [`package   ${p.file} (${p.size} bytes, sha256 ${p.sha256})`];
   if (p.id) lines.push(`id        ${p.id}`);
   lines.push(`entries   ${p.entries.map((e) => `${e.name}${e.type === '0' ? '' : ` (${typeName(e.type)})`} ${e.size} B`).join(', ') || 'none'}`);
-  if (p.metadataBytes) lines.push(`metadata  ${p.metadataBytes.toString('utf8').trim().slice(0, 300)}`);
+  if (p.metadataBytes) lines.push(`metadata  ${(p.metadata !== undefined ? JSON.stringify(p.metadata) : p.metadataBytes.toString('utf8')).slice(0, 300)}`);
   if (r.source) {
     const s = r.source;
     lines.push(`mode      ${s.mode}`);
