@@ -144,16 +144,21 @@ export function probe(conn: PeerConnection): Promise<ProbeResult> {
         // SNI carries names only; Go omits it for IP addresses too.
         servername: isIP(name) ? undefined : name,
         ALPNProtocols: ['h2'],
-        checkServerIdentity: (_host, cert) => { serverCert = certNames(cert); return checkServerIdentity(name, cert); },
+        checkServerIdentity: (_host, cert) => checkServerIdentity(name, cert),
+        // Verified below, once the server's certificate can be named in the message.
+        rejectUnauthorized: false,
       });
       sock = t;
-      t.on('error', (err: NodeJS.ErrnoException) => {
-        // On a chain failure checkServerIdentity never ran: name the certificate for the message here.
-        const cert = t.getPeerCertificate();
-        if (!serverCert && cert && Object.keys(cert).length) serverCert = certNames(cert);
-        onError(err);
+      t.on('error', onError);
+      t.on('secureConnect', () => {
+        serverCert = certNames(t.getPeerCertificate());
+        if (!t.authorized) {
+          const reason = t.authorizationError as unknown as Error | string;
+          const code = typeof reason === 'string' ? reason : (reason as NodeJS.ErrnoException).code ?? reason.message;
+          return done(classify(Object.assign(new Error(String(code)), { code }), conn, 'tls', serverCert));
+        }
+        greet(t, t.getProtocol() ?? 'TLS');
       });
-      t.on('secureConnect', () => greet(t, t.getProtocol() ?? 'TLS'));
     });
   });
 }
