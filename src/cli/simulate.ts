@@ -256,7 +256,7 @@ export async function simulate(i: SimulateInputs): Promise<SimulateReport> {
         cleanups.unshift(() => stopRun(run!, exited!).then(() => undefined));
         const timeoutMs = i.registerTimeoutMs ?? 30_000;
         const registered = await Promise.race([
-          listener.nextSession(timeoutMs).then(async (sess) => ({ sess, reg: await sess.registered })),
+          firstSession(listener, timeoutMs, exited).then(async (sess) => ({ sess, reg: await sess.registered })),
           exited.then((e) => { throw new ExtError('SIM_LAUNCH', `run exited (${e.code ?? e.signal ?? (e as { error?: string }).error}) before the chaincode registered; the peer: "container exited with ${e.code ?? -1}"`, 'the reason is in run\'s stderr above'); }),
         ]).catch((err: Error) => {
           if (err instanceof ExtError) throw err;
@@ -300,6 +300,22 @@ export async function simulate(i: SimulateInputs): Promise<SimulateReport> {
   }
   if (report.steps.some((s) => s.verdict === 'fail')) report.ok = false;
   return report;
+}
+
+/**
+ * The first chaincode stream to reach the listener. Polls listener.sessions rather than using
+ * nextSession's timer, which would keep the process alive after a launch that failed early.
+ */
+async function firstSession(listener: PeerListener, timeoutMs: number, exited: Promise<unknown>): Promise<PeerSession> {
+  let gone = false;
+  void exited.then(() => { gone = true; });
+  for (const until = Date.now() + timeoutMs; Date.now() < until && !gone;) {
+    if (listener.sessions.length > 0) return listener.sessions[0]!;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  if (listener.sessions.length > 0) return listener.sessions[0]!;
+  // When run is gone, the race in the launch step reports that instead.
+  return new Promise<never>((_, reject) => { if (!gone) reject(new Error(`no chaincode connected to ${listener.address} within ${timeoutMs} ms`)); });
 }
 
 /** The peer's Stop: SIGTERM, then SIGKILL after 5 s. Idempotent. */

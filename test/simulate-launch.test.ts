@@ -1,0 +1,67 @@
+// extbuilder simulate in launch mode: the peer's listener with a fresh CA, chaincode.json, run started as
+// the peer starts it, a real fabric-shim chaincode (client mode) registering with and without TLS, the
+// stop with SIGTERM; and a run whose chaincode dies before it registers.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { cpSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEMO_CONTRACT } from '../scripts/demo.js';
+import { REPO, tempDir } from './helpers/repo.js';
+
+const EXTBUILDER = join(REPO, 'bin', 'extbuilder');
+const CONFIG = JSON.stringify({ template: { node_path: join(REPO, 'node_modules') } });
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(EXTBUILDER, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+let dir: string;
+let good: string;
+let dying: string;
+
+before(async () => {
+  dir = tempDir('extbuilder-simulate-launch-');
+  good = join(dir, 'launch.tar.gz');
+  const tree = join(dir, 'dying');
+  cpSync(DEMO_CONTRACT, tree, { recursive: true });
+  writeFileSync(join(tree, 'launch.json'), JSON.stringify({ command: 'node', args: ['-e', 'console.error("chaincode: cannot start"); process.exit(3)'] }));
+  dying = join(dir, 'dying.tar.gz');
+  for (const [out, from] of [[good, DEMO_CONTRACT], [dying, tree]] as const) {
+    const r = await cli(['package', '--label', 'putget_1.0', '--launch', from, '-o', out]);
+    assert.equal(r.code, 0, r.stderr);
+  }
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+for (const tls of [true, false]) {
+  test(`launch mode ${tls ? 'with' : 'without'} TLS: run starts the chaincode, it registers, put/get round-trips, run is stopped with SIGTERM`, async () => {
+    const r = await cli(['simulate', good, '--propagate', 'EXTBUILDER_CONFIG', ...(tls ? [] : ['--no-peer-tls']), '--json', '--invoke', 'put', 'k', 'launched', '--invoke', 'get', 'k'], { EXTBUILDER_CONFIG: CONFIG });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const report = JSON.parse(r.stdout) as { mode: string; packageId: string; steps: { name: string; verdict: string; summary: string; details: string[] }[] };
+    assert.equal(report.mode, 'launch');
+    assert.deepEqual(report.steps.map((s) => s.name), ['package', 'extract', 'detect', 'build', 'release', 'persist', 'read', 'launch', 'invoke', 'invoke', 'stop']);
+    const launch = report.steps.find((s) => s.name === 'launch')!;
+    assert.ok(launch.summary.includes(`REGISTER as ${report.packageId}`), launch.summary);
+    assert.ok(launch.details.some((d) => d.includes(tls ? '(TLS, a fresh CA)' : '(no TLS)')), launch.details.join('\n'));
+    assert.ok(launch.details.some((d) => /^\[chaincode\.externalbuilder\.extbuilder\] waitForExit -> .* command=run$/.test(d)), 'run\'s stderr appears as the peer logs it');
+    assert.match(report.steps[9]!.summary, /get -> 200 "launched"/);
+    assert.match(report.steps[10]!.summary, /run exited \d+ ms after SIGTERM/);
+    assert.equal(report.steps[10]!.verdict, 'ok');
+  });
+}
+
+test('a chaincode that exits before registering: the launch fails with the peer\'s "container exited" and run\'s stderr', async () => {
+  const r = await cli(['simulate', dying, '--propagate', 'EXTBUILDER_CONFIG'], { EXTBUILDER_CONFIG: CONFIG });
+  assert.equal(r.code, 1, r.stdout);
+  assert.match(r.stderr, /SIM_LAUNCH: run exited \(3\) before the chaincode registered; the peer: "container exited with 3"/);
+  assert.match(r.stdout, /waitForExit -> chaincode: cannot start command=run/);
+});
