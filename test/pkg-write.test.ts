@@ -19,8 +19,8 @@ const CLI = join(REPO, 'bin', 'extbuilder');
  * Golden SHA-256s. A change here means every package ID changes for users: only accept a new value
  * for a deliberate format change, never for a dependency or Node upgrade.
  */
-const GOLDEN_LAUNCH = '7d28294ec9a84e6702f513144581e9a0d9d5741bcc38e4ceee10172df1b64d15';
-const GOLDEN_SERVICE = '3cb970f070f4c16a38e84dc8dad566a4e5d3f86f6b8c89805143422d13092e3a';
+const GOLDEN_LAUNCH = '2a0de41c0b155e9b962a044b371d84488e275f15e71274d8cb8e6ba9362e36b0';
+const GOLDEN_SERVICE = '168cb16b2d77faab2d742e1d56c92bcb9bdd3269889935c32974d35f3bb17ae5';
 
 interface CopyOptions { reverse: boolean; fileMode?: number; mtime: Date }
 
