@@ -223,6 +223,31 @@ test('SIGKILL of run leaves no chaincode behind', async () => {
   assert.equal(await waitGone(ccPid, 6000), true, `chaincode ${ccPid} outlived run`);
 });
 
+test('a chaincode that ignores SIGTERM, and its children, are killed: run is gone within the peer\'s 5 s', async () => {
+  const src = tempDir('extbuilder-stubborn-');
+  roots.push(src);
+  writeFileSync(join(src, 'launch.json'), JSON.stringify({ command: './stubborn.sh' }));
+  writeFileSync(join(src, 'stubborn.sh'), '#!/bin/sh\ntrap "" TERM INT\nsleep 1000 &\necho "child $!"\nwhile :; do sleep 1; done\n', { mode: 0o755 });
+  const c = await install(src);
+  const runDir = runMetadataDir();
+  await (await listener(false)).writeChaincodeJson(runDir, { chaincodeId: CC_ID });
+  const run = startRun(c.bld, runDir, { extraEnv: { EXTBUILDER_RUN_NO_EXECVE: '1' } });
+  killList.push(run.child.pid!);
+  const pid = await withTimeout(run.startedPid(), 30_000, 'run start');
+  killList.push(pid);
+  while (!run.lines.some((l) => /^child \d+$/.test(l))) await new Promise((r) => setTimeout(r, 50));
+  const grandchild = Number(/^child (\d+)$/.exec(run.lines.find((l) => /^child \d+$/.test(l))!)![1]);
+  killList.push(grandchild);
+  assert.ok(alive(pid) && alive(grandchild));
+  const t0 = Date.now();
+  run.child.kill('SIGTERM');
+  const { code } = await withTimeout(run.exited, 5000, 'run after SIGTERM');
+  assert.ok(Date.now() - t0 < 5000);
+  assert.equal(code, 128 + 9, 'the chaincode was SIGKILLed');
+  assert.equal(alive(pid), false);
+  assert.equal(await waitGone(grandchild, 1000), true, 'the chaincode\'s own child went with its group');
+});
+
 test('a crashing chaincode makes run exit with its status', async () => {
   const { run, session, ccPid } = await launch(false, { extraEnv: { EXTBUILDER_RUN_NO_EXECVE: '1' } });
   await session.invoke('crash', ['3']).catch(() => undefined);

@@ -276,9 +276,12 @@ function supervise(l: LaunchCommand, log: Logger): Promise<number> {
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
 
-    child.on('exit', (code, signal) => {
-      // Whatever the chaincode left in its group goes with it: the peer will start a new run.
+    child.on('exit', () => {
+      // Whatever the chaincode left in its group goes with it (the peer starts a new run when it needs
+      // one), which also closes the pipes so that 'close' follows with the last lines read.
       try { process.kill(-pgid, 'SIGKILL'); } catch { /* nothing left */ }
+    });
+    child.on('close', (code, signal) => {
       if (killTimer) clearTimeout(killTimer);
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);

@@ -108,8 +108,11 @@ export async function listenPeer(o: ListenOptions = {}): Promise<PeerListener> {
     },
     async close() {
       for (const s of sessions) s.close();
-      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-      server.forceShutdown();
+      // A chaincode still connected would hold a graceful shutdown open; give it a moment, then cut it.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => { server.forceShutdown(); resolve(); }, 1000);
+        server.tryShutdown(() => { clearTimeout(timer); resolve(); });
+      });
     },
   };
 }
