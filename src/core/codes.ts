@@ -80,7 +80,6 @@ export const ERROR_CODES = {
   PKG_SPECIAL_FILE: 'the launch tree holds a socket, FIFO or device, which cannot be packaged',
   PKG_INDEX_PATH: 'an index file is not at a path the ledger reads',
   PKG_CHANGED: 'a file changed size while it was being packaged',
-  PKG_MODE: 'the package holds neither or both of connection.json and launch.json, or an invalid one',
   LAUNCH_READ: 'launch.json cannot be read',
   LAUNCH_PARSE: 'launch.json is not valid JSON',
   LAUNCH_INVALID: 'launch.json does not match schemas/launch.schema.json',
