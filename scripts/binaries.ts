@@ -1,6 +1,7 @@
 // `npm run binaries [-- TARGET... --out DIR]`: standalone builders for the Fabric peer images, in
 // dist-binaries/<target>/ and dist-binaries/<target>.tar.gz. Inputs come from npm (Node) and apt (glibc).
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -36,7 +37,7 @@ function glibcRuntime(t: Target): { dir: string; versions: string[] } {
 interface Executable { file: string; provenance: string[] }
 
 /** One executable per architecture, shared by its glibc and musl targets. */
-function buildExecutable(t: Target, work: string): Executable {
+function buildExecutable(t: Target, work: string, bundlePath: string): Executable {
   const node = fetchNode(cacheDir, t.node);
   const provenance = [`Node.js ${t.node.version}: npm ${t.node.pkg}@${t.node.version} (${t.node.integrity})`];
   let blobNode: string[];
@@ -55,9 +56,10 @@ function buildExecutable(t: Target, work: string): Executable {
     codeCache = false;
     process.stderr.write('binaries: qemu-aarch64-static is not installed: the arm64 blob has no V8 code cache (slower start)\n');
   }
-  provenance.push(`SEA blob: dist/extbuilder.cjs, V8 code cache ${codeCache ? 'on' : 'off'}; postject ${postjectVersion()}`);
+  const bundleSum = createHash('sha256').update(readFileSync(bundlePath)).digest('hex');
+  provenance.push(`SEA blob: extbuilder.cjs sha256 ${bundleSum}, V8 code cache ${codeCache ? 'on' : 'off'}; postject ${postjectVersion()}`);
   const file = join(work, `extbuilder-${t.arch}`);
-  makeExecutable(node, t.strip, makeBlob({ bundle, node: blobNode, codeCache }), postject, file);
+  makeExecutable(node, t.strip, makeBlob({ bundle: bundlePath, node: blobNode, codeCache }), postject, file);
   return { file, provenance };
 }
 
@@ -84,8 +86,9 @@ function parseArgs(argv: string[]): { targets: Target[]; out: string } {
   return { targets, out };
 }
 
-export function buildBinaries(targets: Target[], out: string): void {
-  if (!existsSync(bundle)) throw new Error(`${bundle} is missing: run npm run build first`);
+/** Builds `targets` into `out` from the bundle (dist/extbuilder.cjs unless given). */
+export function buildBinaries(targets: Target[], out: string, bundlePath: string = bundle): void {
+  if (!existsSync(bundlePath)) throw new Error(`${bundlePath} is missing: run npm run build first`);
   mkdirSync(out, { recursive: true });
   const work = mkdtempSync(join(tmpdir(), 'extbuilder-binaries-'));
   const executables = new Map<Arch, Executable>();
@@ -93,7 +96,7 @@ export function buildBinaries(targets: Target[], out: string): void {
     for (const t of targets) {
       const started = Date.now();
       let exe = executables.get(t.arch);
-      if (!exe) { exe = buildExecutable(t, work); executables.set(t.arch, exe); }
+      if (!exe) { exe = buildExecutable(t, work, bundlePath); executables.set(t.arch, exe); }
       const provenance = [...exe.provenance];
       let libDir: string | undefined;
       if (t.libc === 'musl') {

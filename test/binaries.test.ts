@@ -11,7 +11,8 @@ import { createCA, issue } from '../src/peer/pki.js';
 import { createBuildContext, invokePhase, peerEnvironment, stageSourceDir, writePeerMetadata, type BuildContext, type PhaseRun } from '../src/peer/invoke.js';
 import { listenPeer } from '../src/peer/listen.js';
 import { fetchDebs } from '../scripts/binaries/fetch.js';
-import { TARGETS } from '../scripts/binaries/targets.js';
+import { findTarget, TARGETS } from '../scripts/binaries/targets.js';
+import { buildBinaries } from '../scripts/binaries.js';
 import { FIXTURES, REPO, listFiles, tempDir } from './helpers/repo.js';
 
 const DIST = join(REPO, 'dist-binaries');
@@ -68,6 +69,26 @@ for (const { name } of TARGETS) {
     rmSync(out, { recursive: true, force: true });
   });
 }
+
+test(`${GLIBC}.tar.gz is byte-reproducible: rebuilt from a copy of the bundle elsewhere, it is identical`, { skip: notBuilt(GLIBC) }, (t) => {
+  const bundle = join(REPO, 'dist', 'extbuilder.cjs');
+  const recorded = /extbuilder\.cjs sha256 ([0-9a-f]{64})/.exec(readFileSync(join(DIST, GLIBC, 'README'), 'utf8'))?.[1];
+  const current = existsSync(bundle) ? createHash('sha256').update(readFileSync(bundle)).digest('hex') : undefined;
+  if (!recorded || recorded !== current) {
+    t.skip('dist/extbuilder.cjs changed since dist-binaries was built (run npm run binaries)');
+    return;
+  }
+  const work = tempDir('extbuilder-repro-');
+  try {
+    // Another path for the bundle and the output: neither may reach the archive.
+    mkdirSync(join(work, 'elsewhere'));
+    copyFileSync(bundle, join(work, 'elsewhere', 'extbuilder.cjs'));
+    buildBinaries([findTarget(GLIBC)!], join(work, 'out'), join(work, 'elsewhere', 'extbuilder.cjs'));
+    assert.ok(readFileSync(join(work, 'out', `${GLIBC}.tar.gz`)).equals(readFileSync(join(DIST, `${GLIBC}.tar.gz`))));
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+});
 
 // ---- linux-x64-glibc through its links, as the peer runs it ----
 

@@ -24,15 +24,17 @@ export function makeBlob(o: BlobOptions): Buffer {
   try {
     const config = join(dir, 'sea-config.json');
     const out = join(dir, 'sea.blob');
+    // The blob records main's path as written: a relative name keeps the checkout's location out of it.
+    copyFileSync(o.bundle, join(dir, 'extbuilder.cjs'));
     writeFileSync(config, JSON.stringify({
-      main: o.bundle,
-      output: out,
+      main: 'extbuilder.cjs',
+      output: 'sea.blob',
       disableExperimentalSEAWarning: true,
       useSnapshot: false,
       useCodeCache: o.codeCache,
     }));
     const [program, ...pre] = o.node;
-    execFileSync(program!, [...pre, '--random-seed=1', '--experimental-sea-config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync(program!, [...pre, '--random-seed=1', '--experimental-sea-config', config], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
     return readFileSync(out);
   } finally {
     rmSync(dir, { recursive: true, force: true });
