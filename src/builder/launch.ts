@@ -93,7 +93,13 @@ function kindOf(e: Dirent | Stats): string {
  */
 export function copyTree(from: string, to: string, rel = ''): number {
   let files = 0;
-  for (const e of readdirSync(from, { withFileTypes: true })) {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(from, { withFileTypes: true });
+  } catch (err) {
+    throw new ExtError('SOURCE_READ', `cannot read ${rel || 'the package root'} in the package: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'make every directory in the package readable by the peer user', { cause: err });
+  }
+  for (const e of entries) {
     const s = join(from, e.name);
     const d = join(to, e.name);
     const r = rel ? `${rel}/${e.name}` : e.name;
