@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createBuildContext, invokePhase, peerEnvironment, stageSourceDir, writePeerMetadata, type BuildContext } from '../src/peer/invoke.js';
 import { listenPeer, type PeerListener } from '../src/peer/listen.js';
 import type { PeerSession } from '../src/peer/handler.js';
+import { LineCapper } from '../src/builder/run.js';
 import { FIXTURES, REPO, tempDir } from './helpers/repo.js';
 
 const CC_ID = 'kv_1.0:4844d431f1730dbe5f633ec3dbcc02debe09925731a37942eb65bd19150b9ff1';
@@ -342,4 +343,18 @@ test('bad input to run: one line, a stable code, exit 1', async (t) => {
       assert.deepEqual(readdirSync(runDir).filter((n) => n !== 'chaincode.json'), [], 'no TLS files left for a run that did not start');
     });
   }
+});
+
+test('LineCapper cuts long lines across chunk boundaries and keeps short ones whole', () => {
+  const out: string[] = [];
+  const c = new LineCapper(10, (l) => out.push(l));
+  c.push('short\nexactly10c\nabcdefghij');
+  c.push('klmnop');
+  c.push('qrs\nnext\npartial');
+  c.end();
+  assert.deepEqual(out, ['short', 'exactly10c', 'abcdefghij', '[extbuilder run: 9 more characters of that line dropped]', 'next', 'partial']);
+  const one: string[] = [];
+  const d = new LineCapper(4, (l) => one.push(l));
+  d.push('123456789\n');
+  assert.deepEqual(one, ['1234 [extbuilder run: 5 more characters dropped]']);
 });
