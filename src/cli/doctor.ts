@@ -128,13 +128,17 @@ export function checkExecutable(file: string, label: string, pathEnv: string | u
   return [fail(`${label} is neither a #! script nor an ELF binary: exec fails with "exec format error"`, 'add a #! line, or install the real binary')];
 }
 
+function lexists(p: string): boolean {
+  try { lstatSync(p); return true; } catch { return false; }
+}
+
 /** bin/detect and bin/build must run; release and run are optional to the peer. */
 export function checkBuilderDir(dir: string, pathEnv: string | undefined): Finding[] {
   if (!existsSync(join(dir, 'bin'))) return [fail(`${dir} has no bin/ directory`, 'path in core.yaml is the parent of bin/, not bin/ itself')];
   const out: Finding[] = [];
   for (const phase of ['detect', 'build', 'release', 'run']) {
     const file = join(dir, 'bin', phase);
-    if (!existsSync(file) && (phase === 'release' || phase === 'run')) {
+    if (!lexists(file) && (phase === 'release' || phase === 'run')) {
       out.push(phase === 'release'
         ? warn(`bin/release is absent: the peer skips it silently, so nothing is released (no connection.json, no indexes)`, 'install bin/release')
         : warn('bin/run is absent: launch-mode packages cannot start', 'install bin/run if you use launch mode'));
