@@ -47,9 +47,13 @@ for (const tls of [false, true]) {
       assert.equal(missing.status, 500);
       assert.match(missing.message, /nothing does not exist/);
 
-      const who = JSON.parse((await session.invoke('whoami', [])).payload.toString()) as { pid: number; mspid: string };
+      const t0 = Date.now();
+      const who = JSON.parse((await session.invoke('whoami', [], { channel: 'ch1', txId: 'tx-1' })).payload.toString()) as { pid: number; mspid: string; time: string; txId: string; channel: string };
       assert.equal(who.pid, child.pid);
       assert.equal(who.mspid, 'Org1MSP');
+      assert.equal(who.txId, 'tx-1');
+      assert.equal(who.channel, 'ch1');
+      assert.ok(Math.abs(Date.parse(who.time) - t0) < 60_000, `transaction time ${who.time}`);
     } finally {
       child.kill('SIGKILL');
       await peer.close();

@@ -84,11 +84,28 @@ async function defaultCreator(mspid: string): Promise<Creator> {
   return { mspid, certPem };
 }
 
+/**
+ * A google.protobuf.Timestamp for the channel header (fabric-shim's getTxTimestamp reads it). The
+ * Timestamp class is not exported by fabric-protos, so one is decoded from a ChaincodeMessage whose
+ * only field is its timestamp (field 2): seconds and nanos as varints.
+ */
+function timestamp(ms: number): NonNullable<ReturnType<peer.ChaincodeMessage['getTimestamp']>> {
+  const varint = (n: number): number[] => {
+    const out: number[] = [];
+    for (; n > 127; n = Math.floor(n / 128)) out.push((n % 128) | 128);
+    out.push(n);
+    return out;
+  };
+  const ts = [0x08, ...varint(Math.floor(ms / 1000)), 0x10, ...varint((ms % 1000) * 1e6)];
+  return peer.ChaincodeMessage.deserializeBinary(Uint8Array.from([0x12, ts.length, ...ts])).getTimestamp()!;
+}
+
 function signedProposal(chaincodeId: string, channel: string, txId: string, input: peer.ChaincodeInput, creator: Creator): peer.SignedProposal {
   const ch = new common.ChannelHeader();
   ch.setType(common.HeaderType.ENDORSER_TRANSACTION);
   ch.setChannelId(channel);
   ch.setTxId(txId);
+  ch.setTimestamp(timestamp(Date.now()));
   const ext = new peer.ChaincodeHeaderExtension();
   const id = new peer.ChaincodeID();
   id.setName(chaincodeId);
