@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { listenPeer, type PeerListener } from '../src/peer/listen.js';
 
@@ -96,6 +97,26 @@ test('range queries page through the state in key order', async () => {
     assert.equal((await session.invoke('count', ['k', 'l'])).payload.toString(), '250');
     assert.equal((await session.invoke('count', ['k100', 'k200'])).payload.toString(), '100');
     assert.equal((await session.invoke('count', ['', ''])).payload.toString(), '251');
+  } finally {
+    child.kill('SIGKILL');
+    await peer.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('private data lives per collection, takes transient inputs and answers hashes', async () => {
+  const peer = await listenPeer();
+  const { child, dir } = await startChaincode(peer, 'kv:05');
+  try {
+    const session = await peer.nextSession();
+    await session.registered;
+    const put = await session.invoke('putPrivate', ['secrets', 'k'], { transient: { value: 'hidden' } });
+    assert.equal(put.status, 200, put.message);
+    assert.equal(session.privateState.get('secrets')?.get('k')?.toString(), 'hidden');
+    assert.equal(session.state.size, 0, 'private writes stay out of the public state');
+    assert.equal((await session.invoke('getPrivate', ['secrets', 'k'])).payload.toString(), 'hidden');
+    assert.equal((await session.invoke('privateHash', ['secrets', 'k'])).payload.toString(), createHash('sha256').update('hidden').digest('hex'));
+    assert.equal((await session.invoke('putPrivate', ['secrets', 'k'])).status, 500, 'no transient value, no write');
   } finally {
     child.kill('SIGKILL');
     await peer.close();

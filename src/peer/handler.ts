@@ -15,8 +15,11 @@
 //   session.state       the world state (public data, one namespace). Writes of a transaction are applied
 //                       only when it completes with status < 400, and reads never see the same
 //                       transaction's writes, as on a real peer.
+//   session.privateState private data by collection name, with the same rules (GET_PRIVATE_DATA_HASH
+//                       answers the SHA-256 of the value); invoke's `transient` fills the proposal's
+//                       transient map, which private-data chaincode reads its inputs from.
 //   session.close()     ends the stream; session.closed resolves once it is gone.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { common, ledger, msp, peer } from '@hyperledger/fabric-protos';
 import { createCA, issue } from './pki.js';
 
@@ -28,11 +31,20 @@ export interface InvokeResult { status: number; message: string; payload: Buffer
 export interface PeerSession {
   /** Resolves with the chaincode's REGISTER (after the peer side sent REGISTERED then READY). */
   registered: Promise<{ chaincodeId: string }>;
-  invoke(fn: string, args: string[], o?: { channel?: string; txId?: string }): Promise<InvokeResult>;
+  invoke(fn: string, args: string[], o?: InvokeOptions): Promise<InvokeResult>;
   /** The in-memory world state serving GET_STATE, PUT_STATE, DEL_STATE, GET_STATE_BY_RANGE (+ QUERY_STATE_NEXT/CLOSE). */
   state: Map<string, Buffer>;
+  /** Private data: collection name -> that collection's state. */
+  privateState: Map<string, Map<string, Buffer>>;
   close(): void;
   closed: Promise<void>;
+}
+
+export interface InvokeOptions {
+  channel?: string;
+  txId?: string;
+  /** The proposal's transient map (private-data inputs that stay off the ledger). */
+  transient?: Record<string, Buffer | string>;
 }
 
 export interface Creator {
@@ -63,7 +75,8 @@ export interface ChaincodeStream {
 /** The peer answers range queries in pages (ledger.state.totalQueryLimit is 100000; pages keep messages small). */
 const PAGE = 100;
 
-interface Pending { resolve: (r: InvokeResult) => void; reject: (e: Error) => void; writes: Map<string, Buffer | null> }
+/** A transaction in flight: its writes by collection ('' = public state), applied if it succeeds. */
+interface Pending { resolve: (r: InvokeResult) => void; reject: (e: Error) => void; writes: Map<string, Map<string, Buffer | null>> }
 
 function message(type: MsgType, txid: string, channel: string, payload?: Uint8Array): peer.ChaincodeMessage {
   const m = new peer.ChaincodeMessage();
@@ -100,7 +113,7 @@ function timestamp(ms: number): NonNullable<ReturnType<peer.ChaincodeMessage['ge
   return peer.ChaincodeMessage.deserializeBinary(Uint8Array.from([0x12, ts.length, ...ts])).getTimestamp()!;
 }
 
-function signedProposal(chaincodeId: string, channel: string, txId: string, input: peer.ChaincodeInput, creator: Creator): peer.SignedProposal {
+function signedProposal(chaincodeId: string, channel: string, txId: string, input: peer.ChaincodeInput, creator: Creator, transient: InvokeOptions['transient'] = {}): peer.SignedProposal {
   const ch = new common.ChannelHeader();
   ch.setType(common.HeaderType.ENDORSER_TRANSACTION);
   ch.setChannelId(channel);
@@ -128,6 +141,7 @@ function signedProposal(chaincodeId: string, channel: string, txId: string, inpu
   cis.setChaincodeSpec(spec);
   const ccpp = new peer.ChaincodeProposalPayload();
   ccpp.setInput(cis.serializeBinary());
+  for (const [k, v] of Object.entries(transient)) ccpp.getTransientmapMap().set(k, Buffer.from(v));
   const proposal = new peer.Proposal();
   proposal.setHeader(header.serializeBinary());
   proposal.setPayload(ccpp.serializeBinary());
@@ -139,6 +153,21 @@ function signedProposal(chaincodeId: string, channel: string, txId: string, inpu
 
 export function servePeerSession(stream: ChaincodeStream, o: SessionOptions = {}): PeerSession {
   const state = new Map<string, Buffer>();
+  const privateState = new Map<string, Map<string, Buffer>>();
+  const stateOf = (collection: string, create = false): Map<string, Buffer> => {
+    if (!collection) return state;
+    let c = privateState.get(collection);
+    if (!c) {
+      c = new Map();
+      if (create) privateState.set(collection, c);
+    }
+    return c;
+  };
+  const write = (tx: Pending, collection: string, key: string, value: Buffer | null): void => {
+    let w = tx.writes.get(collection);
+    if (!w) tx.writes.set(collection, (w = new Map()));
+    w.set(key, value);
+  };
   const pending = new Map<string, Pending>();
   const iterators = new Map<string, { keys: string[]; values: Buffer[] }>();
   let chaincodeId = '';
@@ -198,31 +227,38 @@ export function servePeerSession(stream: ChaincodeStream, o: SessionOptions = {}
     switch (m.getType()) {
       case T.GET_STATE: {
         const req = peer.GetState.deserializeBinary(payload);
-        if (req.getCollection()) return fail(m, 'private data is not supported by the extbuilder peer stand-in');
-        return respond(m, state.get(req.getKey()) ?? new Uint8Array());
+        return respond(m, stateOf(req.getCollection()).get(req.getKey()) ?? new Uint8Array());
+      }
+      case T.GET_PRIVATE_DATA_HASH: {
+        const req = peer.GetState.deserializeBinary(payload);
+        const value = stateOf(req.getCollection()).get(req.getKey());
+        return respond(m, value ? createHash('sha256').update(value).digest() : new Uint8Array());
       }
       case T.PUT_STATE: {
         const req = peer.PutState.deserializeBinary(payload);
-        if (req.getCollection()) return fail(m, 'private data is not supported by the extbuilder peer stand-in');
-        tx.writes.set(req.getKey(), Buffer.from(req.getValue_asU8()));
+        write(tx, req.getCollection(), req.getKey(), Buffer.from(req.getValue_asU8()));
         return respond(m);
       }
       case T.DEL_STATE: {
         const req = peer.DelState.deserializeBinary(payload);
-        if (req.getCollection()) return fail(m, 'private data is not supported by the extbuilder peer stand-in');
-        tx.writes.set(req.getKey(), null);
+        write(tx, req.getCollection(), req.getKey(), null);
+        return respond(m);
+      }
+      case T.PURGE_PRIVATE_DATA: {
+        const req = peer.PurgePrivateState.deserializeBinary(payload);
+        write(tx, req.getCollection(), req.getKey(), null);
         return respond(m);
       }
       case T.GET_STATE_BY_RANGE: {
         const req = peer.GetStateByRange.deserializeBinary(payload);
-        if (req.getCollection()) return fail(m, 'private data is not supported by the extbuilder peer stand-in');
+        const from = stateOf(req.getCollection());
         const start = req.getStartkey();
         const end = req.getEndkey();
-        const keys = [...state.keys()]
+        const keys = [...from.keys()]
           .filter((k) => compareKeys(k, start) >= 0 && (end === '' || compareKeys(k, end) < 0))
           .sort(compareKeys);
         const id = randomBytes(8).toString('hex');
-        iterators.set(id, { keys, values: keys.map((k) => state.get(k)!) });
+        iterators.set(id, { keys, values: keys.map((k) => from.get(k)!) });
         return respond(m, queryPage(id).serializeBinary());
       }
       case T.QUERY_STATE_NEXT: {
@@ -280,9 +316,12 @@ export function servePeerSession(stream: ChaincodeStream, o: SessionOptions = {}
       }
       const r = peer.Response.deserializeBinary(m.getPayload_asU8());
       if (r.getStatus() < 400) {
-        for (const [k, v] of tx.writes) {
-          if (v === null) state.delete(k);
-          else state.set(k, v);
+        for (const [collection, w] of tx.writes) {
+          const target = stateOf(collection, true);
+          for (const [k, v] of w) {
+            if (v === null) target.delete(k);
+            else target.set(k, v);
+          }
         }
       }
       tx.resolve({ status: r.getStatus(), message: r.getMessage(), payload: Buffer.from(r.getPayload_asU8()) });
@@ -297,6 +336,7 @@ export function servePeerSession(stream: ChaincodeStream, o: SessionOptions = {}
   return {
     registered,
     state,
+    privateState,
     closed,
     async invoke(fn, args, io = {}) {
       const { chaincodeId: name } = await registered;
@@ -308,7 +348,7 @@ export function servePeerSession(stream: ChaincodeStream, o: SessionOptions = {}
       const input = new peer.ChaincodeInput();
       input.setArgsList([fn, ...args].map((a) => Buffer.from(a)));
       const m = message(T.TRANSACTION, txId, channel, input.serializeBinary());
-      m.setProposal(signedProposal(name, channel, txId, input, await creator));
+      m.setProposal(signedProposal(name, channel, txId, input, await creator, io.transient));
       if (ended) throw new Error('chaincode stream is closed');
       return new Promise<InvokeResult>((resolve, reject) => {
         pending.set(key, { resolve, reject, writes: new Map() });
