@@ -217,3 +217,20 @@ test('a package type the builder does not claim: detect declines, and the Docker
   const r = await cli(['simulate', file]);
   assert.match(failure(r), /SIM_DETECT_DECLINED: detect of extbuilder exited 1: it does not claim type "golang" .*Docker/);
 });
+
+test('--core-yaml: the builder entry gives the name the peer logs under and the variables it passes', async () => {
+  const core = join(dir, 'core.yaml');
+  writeFileSync(core, `chaincode:\n  externalBuilders:\n    - name: mybuilder\n      path: ${REPO}\n      propagateEnvironment:\n        - EXTBUILDER_CONFIG\n`);
+  const r = await cli(['simulate', pkgs.mtls!.file, '--core-yaml', core, '--json'], { EXTBUILDER_CONFIG: cfg.mtls! });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const report = JSON.parse(r.stdout) as { builder: { name: string }; steps: { name: string; details: string[] }[] };
+  assert.equal(report.builder.name, 'mybuilder');
+  assert.ok(report.steps.find((s) => s.name === 'build')!.details.some((d) => d.startsWith('[chaincode.externalbuilder.mybuilder] waitForExit -> extbuilder build: service')));
+});
+
+test('a variable the builder needs but nobody propagates: the builder never sees it, and build says what is missing', async () => {
+  const r = await cli(['simulate', pkgs.mtls!.file], { EXTBUILDER_CONFIG: cfg.mtls! });
+  const line = failure(r);
+  assert.match(line, /SIM_PHASE_FAILED: build exited 1; the peer reports only "external builder 'extbuilder' failed: exit status 1"/);
+  assert.match(r.stdout, /waitForExit -> extbuilder build: CONN_[A-Z_]+: .* command=build/);
+});

@@ -110,7 +110,8 @@ export function probe(conn: PeerConnection): Promise<ProbeResult> {
     };
     const timer = setTimeout(() => {
       const what = stage === 'tcp' ? 'TCP connection' : stage === 'tls' ? 'TLS handshake' : 'HTTP/2 (gRPC) greeting';
-      done(new ExtError('DIAL_TIMEOUT', `${what} with ${conn.address} did not complete within dial_timeout ${timeoutMs} ms`,
+      const shown = conn.dialTimeoutNs >= 1e6 ? `${timeoutMs} ms` : `${conn.dialTimeoutNs} ns (a bare number in connection.json is nanoseconds)`;
+      done(new ExtError('DIAL_TIMEOUT', `${what} with ${conn.address} did not complete within dial_timeout ${shown}`,
         stage === 'tcp' ? 'check that the address is reachable from the peer (firewall, host, port), or raise dial_timeout'
           : stage === 'tls' ? 'the server accepted the connection but did not finish TLS: check that it is the chaincode server and that it speaks TLS, or raise dial_timeout'
             : 'the server accepted the connection but did not answer as a gRPC server: check the port, and tls_required (a TLS server stays silent to plaintext)'));
