@@ -157,3 +157,12 @@ test('the symlink refusal lists the links', () => {
   const d = pkg(['--launch', join(w, 't'), '--label', 'x_1', '-o', join(w, 'p.tar.gz'), '--dereference']);
   assert.equal(d.status, 0, d.stderr);
 });
+
+test('a package written into the tree it packages is refused', () => {
+  const w = tempDir('extbuilder-bad-');
+  cpSync(TREE, join(w, 't'), { recursive: true });
+  const r = pkg(['--launch', join(w, 't'), '--label', 'x_1', '-o', join(w, 't', 'p.tar.gz')]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^extbuilder package: PKG_OPTIONS: .*inside the tree/);
+  assert.ok(!existsSync(join(w, 't', 'p.tar.gz')));
+});

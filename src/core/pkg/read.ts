@@ -30,6 +30,8 @@ export const CODE_FILE = 'code.tar.gz';
 /** The files builders read from code.tar.gz are small; larger ones are listed but not kept. */
 export const MAX_SMALL_FILE = 1 << 20;
 const READ_CHUNK = 1 << 20;
+/** The peer reads metadata.json whole, with no limit; this only bounds our memory. */
+const MAX_METADATA = 64 << 20;
 
 export interface OuterEntry {
   name: string;
@@ -256,7 +258,7 @@ class PeerParse implements TarSink {
     }
     this.parts = [];
     if (h.name === METADATA_FILE) {
-      if (h.size > MAX_SMALL_FILE) throw new ExtError('PKG_METADATA_JSON', `metadata.json is ${h.size} bytes`, 'metadata.json is a small object such as {"type": "ccaas", "label": "mycc_1.0"}');
+      if (h.size > MAX_METADATA) throw new ExtError('PKG_METADATA_JSON', `metadata.json is ${h.size} bytes`, 'metadata.json is a small object such as {"type": "ccaas", "label": "mycc_1.0"}');
       this.target = 'metadata';
     } else if (h.name === CODE_FILE) {
       this.target = 'code';

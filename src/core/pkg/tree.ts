@@ -74,7 +74,13 @@ export function walkTree(root: string, o: WalkOptions = {}): CodeItem[] {
     for (const name of names) {
       const abs = join(dir, name);
       const r = rel ? `${rel}/${name}` : name;
-      let st: Stats = lstatSync(abs);
+      let st: Stats;
+      try {
+        st = lstatSync(abs);
+      } catch (err) {
+        unreadable.push(`${r} (${(err as NodeJS.ErrnoException).code})`);
+        continue;
+      }
       if (st.isSymbolicLink()) {
         if (!o.dereference) { links.push(r); continue; }
         try {
