@@ -51,16 +51,18 @@ export function assertErrorLine(stderr: string, phase: string): string {
 
 export interface Entry { type: 'file' | 'dir' | 'link' | 'other'; size: number; mode: number; mtimeMs: number; link?: string }
 
-/** Every path below `dir` (not following links) with its type, size, mode and mtime. */
-export function snapshot(dir: string, rel = '', out = new Map<string, Entry>()): Map<string, Entry> {
-  let names: string[];
-  try { names = readdirSync(join(dir, rel)); } catch { return out; }
+/** Every path below `dir` (not following links) with its type, size, mode and mtime; names need not be UTF-8. */
+export function snapshot(dir: string | Buffer, rel = '', out = new Map<string, Entry>()): Map<string, Entry> {
+  const base = Buffer.isBuffer(dir) ? dir : Buffer.from(dir);
+  const at = (r: string) => (r ? Buffer.concat([base, Buffer.from('/'), Buffer.from(r, 'latin1')]) : base);
+  let names: Buffer[];
+  try { names = readdirSync(at(rel), { encoding: 'buffer' }); } catch { return out; }
   for (const name of names) {
-    const r = rel ? `${rel}/${name}` : name;
-    const st = lstatSync(join(dir, r));
+    const r = rel ? `${rel}/${name.toString('latin1')}` : name.toString('latin1');
+    const st = lstatSync(at(r));
     const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'link' : 'other';
-    out.set(r, { type, size: type === 'dir' ? 0 : st.size, mode: st.mode & 0o7777, mtimeMs: type === 'dir' ? 0 : st.mtimeMs, ...(type === 'link' ? { link: readlinkSync(join(dir, r)) } : {}) });
-    if (type === 'dir') snapshot(dir, r, out);
+    out.set(r, { type, size: type === 'dir' ? 0 : st.size, mode: st.mode & 0o7777, mtimeMs: type === 'dir' ? 0 : st.mtimeMs, ...(type === 'link' ? { link: readlinkSync(at(r), 'latin1') } : {}) });
+    if (type === 'dir') snapshot(base, r, out);
   }
   return out;
 }
