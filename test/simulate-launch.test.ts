@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEMO_CONTRACT } from '../scripts/demo.js';
 import { REPO, tempDir } from './helpers/repo.js';
@@ -64,4 +64,17 @@ test('a chaincode that exits before registering: the launch fails with the peer\
   assert.equal(r.code, 1, r.stdout);
   assert.match(r.stderr, /SIM_LAUNCH: run exited \(3\) before the chaincode registered; the peer: "container exited with 3"/);
   assert.match(r.stdout, /waitForExit -> chaincode: cannot start command=run/);
+});
+
+test('a launch-mode package on a builder without bin/run: the peer cannot start it, and simulate says so', async () => {
+  const b = tempDir('extbuilder-norun-');
+  try {
+    mkdirSync(join(b, 'bin'));
+    for (const p of ['detect', 'build', 'release']) symlinkSync(EXTBUILDER, join(b, 'bin', p));
+    const r = await cli(['simulate', good, '--builder', b, '--propagate', 'EXTBUILDER_CONFIG'], { EXTBUILDER_CONFIG: CONFIG });
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, /SIM_PHASE_EXEC: the peer cannot execute .*bin\/run \(ENOENT\): bin\/run is missing/);
+  } finally {
+    rmSync(b, { recursive: true, force: true });
+  }
 });

@@ -234,3 +234,15 @@ test('a variable the builder needs but nobody propagates: the builder never sees
   assert.match(line, /SIM_PHASE_FAILED: build exited 1; the peer reports only "external builder 'extbuilder' failed: exit status 1"/);
   assert.match(r.stdout, /waitForExit -> extbuilder build: CONN_[A-Z_]+: .* command=build/);
 });
+
+test('a durable build that exists is reused: detect, build and release are skipped, as the peer skips them', async () => {
+  const fsPath = join(dir, 'fs');
+  const first = await simulate('plain', ['--fs-path', fsPath]);
+  assert.equal(first.code, 0, first.stdout + first.stderr);
+  const again = await simulate('plain', ['--fs-path', fsPath, '--json']);
+  assert.equal(again.code, 0, again.stdout + again.stderr);
+  const report = JSON.parse(again.stdout) as { steps: { name: string; verdict: string; details: string[] }[] };
+  assert.deepEqual(report.steps.map((s) => s.name), ['package', 'cached', 'read', 'connect']);
+  assert.equal(report.steps[1]!.verdict, 'warn');
+  assert.match(report.steps[1]!.details[0]!, /runs no detect, build or release; delete it and restart the peer to rebuild/);
+});

@@ -257,7 +257,14 @@ export async function simulate(i: SimulateInputs): Promise<SimulateReport> {
         const timeoutMs = i.registerTimeoutMs ?? 30_000;
         const registered = await Promise.race([
           firstSession(listener, timeoutMs, exited).then(async (sess) => ({ sess, reg: await sess.registered })),
-          exited.then((e) => { throw new ExtError('SIM_LAUNCH', `run exited (${e.code ?? e.signal ?? (e as { error?: string }).error}) before the chaincode registered; the peer: "container exited with ${e.code ?? -1}"`, 'the reason is in run\'s stderr above'); }),
+          exited.then((e) => {
+            const execError = (e as { error?: string }).error;
+            if (execError) {
+              const cause = checkExecutable(join(i.builderDir, 'bin', 'run'), 'bin/run', phaseEnv.PATH).find((f) => f.verdict === 'fail');
+              throw new ExtError('SIM_PHASE_EXEC', `the peer cannot execute ${join(i.builderDir, 'bin', 'run')} (${execError})${cause ? `: ${cause.what}` : ''}`, cause?.fix ?? 'install bin/run: launch-mode packages need it');
+            }
+            throw new ExtError('SIM_LAUNCH', `run exited (${e.code ?? e.signal}) before the chaincode registered; the peer: "container exited with ${e.code ?? -1}"`, 'the reason is in run\'s stderr above');
+          }),
         ]).catch((err: Error) => {
           if (err instanceof ExtError) throw err;
           const wrong = /registered as (".*"), expected/.exec(err.message);
