@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { cli } from '../src/cli/index.js';
 import { extractCode, readPackage } from '../src/core/pkg/read.js';
 import { createBuildContext, invokePhase, peerEnvironment, writePeerMetadata } from '../src/peer/invoke.js';
@@ -165,4 +166,20 @@ test('a package written into the tree it packages is refused', () => {
   assert.equal(r.status, 1);
   assert.match(r.stderr, /^extbuilder package: PKG_OPTIONS: .*inside the tree/);
   assert.ok(!existsSync(join(w, 't', 'p.tar.gz')));
+});
+
+test('progress: a line on a terminal for long work, nothing on a pipe', { skip: spawnSync('script', ['--version']).status !== 0 && 'no script(1) for a pseudo-terminal' }, () => {
+  const w = tempDir('extbuilder-progress-');
+  const t = join(w, 't');
+  mkdirSync(t);
+  writeFileSync(join(t, 'launch.json'), '{"command": "node"}');
+  for (let i = 0; i < 20; i++) writeFileSync(join(t, `blob${i}.bin`), randomBytes(2_000_000));
+  const piped = pkg(['--launch', t, '--label', 'p_1', '-o', join(w, 'a.tar.gz')]);
+  assert.equal(piped.status, 0, piped.stderr);
+  assert.equal(piped.stderr, '');
+  const cmd = `"${process.execPath}" "${CLI}" package --launch "${t}" --label p_1 -o "${join(w, 'b.tar.gz')}"`;
+  const tty = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8' });
+  assert.equal(tty.status, 0, tty.stdout);
+  assert.match(tty.stdout, /\rextbuilder package: \d+\/21 files, [\d.]+\/40\.0 MB \(\d+%\)/);
+  assert.ok(tty.stdout.includes(piped.stdout.trim()), 'the same package ID on a terminal');
 });

@@ -49,21 +49,20 @@ function options(argv: Record<string, unknown>): PackageOptions {
 }
 
 /** A progress line on a terminal, redrawn at most every 200 ms; nothing when stderr is not a TTY. */
-function progress(enabled: boolean): { onFile?: (bytes: number) => void; done: () => void } {
+function progress(enabled: boolean): { onProgress?: PackageOptions['onProgress']; done: () => void } {
   if (!enabled) return { done: () => {} };
-  let files = 0;
-  let bytes = 0;
-  let last = Date.now();
+  const started = Date.now();
+  let last = 0;
   let shown = false;
+  const mb = (n: number) => (n / 1e6).toFixed(1);
   return {
-    onFile: (n) => {
-      files++;
-      bytes += n;
+    onProgress: (done, total) => {
       const now = Date.now();
-      if (now - last < 200) return;
+      if (now - started < 200 || now - last < 200) return;
       last = now;
       shown = true;
-      writeSync(2, `\rextbuilder package: ${files} files, ${(bytes / 1e6).toFixed(1)} MB packaged`);
+      const pct = total.bytes > 0 ? Math.floor((100 * done.bytes) / total.bytes) : 100;
+      writeSync(2, `\rextbuilder package: ${done.files}/${total.files} files, ${mb(done.bytes)}/${mb(total.bytes)} MB (${pct}%)\u001b[K`);
     },
     done: () => { if (shown) writeSync(2, '\r\u001b[K'); },
   };
@@ -94,7 +93,7 @@ export const packageCommand: CliCommand = {
     const log = createLogger({ phase: 'package', debug: env.EXTBUILDER_DEBUG === '1' });
     const show = progress(process.stderr.isTTY === true && argv.json !== true);
     try {
-      const outcome = createPackage({ ...options(argv), onFile: show.onFile }, log);
+      const outcome = createPackage({ ...options(argv), onProgress: show.onProgress }, log);
       show.done();
       const { id, ...rest } = outcome;
       process.stdout.write(argv.json === true ? `${JSON.stringify({ package_id: id, ...rest, warnings: log.warnings }, null, 2)}\n` : `${id}\n`);

@@ -33,7 +33,13 @@ export interface PackageOptions {
   /** CouchDB indexes: indexes/*.json and collections/<c>/indexes/*.json (or just *.json files). */
   indexes?: string;
   envFile?: string;
-  onFile?: (bytes: number) => void;
+  /** Called after each file is written, with the work done and the whole. */
+  onProgress?: (done: Work, total: Work) => void;
+}
+
+export interface Work {
+  files: number;
+  bytes: number;
 }
 
 export interface PackageOutcome {
@@ -162,11 +168,14 @@ export function createPackage(o: PackageOptions, log: Logger): PackageOutcome {
     items = withParents(items);
   }
 
-  const written = writePackage({ output: o.output, label: o.label, type: o.type, items, onFile: o.onFile });
   const files = items.filter((i) => i.kind === 'file');
+  const total: Work = { files: files.length, bytes: files.reduce((n, i) => n + i.size, 0) };
+  const done: Work = { files: 0, bytes: 0 };
+  const onFile = o.onProgress && ((n: number) => { done.files++; done.bytes += n; o.onProgress!(done, total); });
+  const written = writePackage({ output: o.output, label: o.label, type: o.type, items, onFile });
   const outcome: PackageOutcome = {
     id: written.id, label: o.label, type: o.type, sha256: written.sha256, size: written.size, output: o.output,
-    mode: summary.mode, files: files.length, bytes: files.reduce((n, i) => n + i.size, 0), indexes: summary.indexes,
+    mode: summary.mode, files: total.files, bytes: total.bytes, indexes: summary.indexes,
   };
   if (o.envFile) {
     const lines = [`CHAINCODE_ID=${written.id}`];
