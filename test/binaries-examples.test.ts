@@ -30,6 +30,10 @@ function envList(env: string[] | Record<string, string>): Record<string, string>
   return Object.fromEntries(env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
 }
 
+function envMounts(service: { volumes?: string[] }): { src: string; dst: string; mode?: string }[] {
+  return (service.volumes ?? []).map((v) => { const [src, dst, mode] = v.split(':'); return { src: src!, dst: dst!, mode }; });
+}
+
 test('every YAML file under examples/ parses, every document of it', () => {
   const files = listFiles(EX).filter((f) => /\.ya?ml$/.test(f));
   assert.ok(files.length >= 5, files.join(', '));
@@ -129,6 +133,42 @@ test('compose: doctor accepts core-externalbuilders.yaml and org1\'s builder con
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /^ok +propagateEnvironment passes EXTBUILDER_CONFIG$/m);
   assert.match(r.stdout, /^ok +core\.yaml entry 1: name extbuilder, path /m);
+});
+
+test('compose: the README\'s openssl lines make TLS files the builder accepts, for the names the peers dial', { skip: spawnSync('openssl', ['version']).status !== 0 && 'openssl is not installed' }, async () => {
+  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+  const block = /<!-- example:compose-tls -->\n```bash\n([\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(block, 'the README has the compose TLS block');
+  const dir = tempDir('extbuilder-example-tls-');
+  const made = spawnSync('bash', ['-e', '-c', block], { cwd: dir, encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  const { services } = compose();
+  for (const org of ['org1', 'org2']) {
+    const config = JSON.parse(readFileSync(join(EX, 'compose', org, 'builder-config.json'), 'utf8')) as { tls: Record<string, string> };
+    // The peer mounts ./orgN/tls at /etc/hyperledger/chaincode-tls.
+    const mount = envMounts(services[`peer0.${org}.example.com`]!).find((m) => m.src === `./${org}/tls`)!;
+    for (const [k, path] of Object.entries(config.tls)) config.tls[k] = join(dir, org, 'tls', relative(mount.dst, path));
+    const ctx = createBuildContext(dir, 'basic_1.0:00');
+    writePeerMetadata(ctx, readFileSync(join(EX, 'compose', 'metadata.json')));
+    writeFileSync(join(ctx.src, 'connection.json'), readFileSync(join(EX, 'compose', 'connection.json')));
+    const env = peerEnvironment({ PATH: process.env.PATH, EXTBUILDER_CONFIG: JSON.stringify(config) }, ['EXTBUILDER_CONFIG']);
+    const build = await invokePhase(REPO, 'build', [ctx.src, ctx.metadata, ctx.bld], { env });
+    assert.equal(build.code, 0, `${org}: ${build.lines.join('\n')}`);
+    const host = String((JSON.parse(readFileSync(join(ctx.bld, 'connection.json'), 'utf8')) as { address: string }).address).split(':')[0]!;
+    // The server's certificate chains to the CA the peer trusts and names the host the peer dials.
+    const verify = spawnSync('openssl', ['verify', '-CAfile', join(dir, org, 'tls', 'ca.crt'), join(dir, org, 'chaincode-tls', 'server.crt')], { encoding: 'utf8' });
+    assert.equal(verify.status, 0, verify.stderr);
+    const san = spawnSync('openssl', ['x509', '-noout', '-ext', 'subjectAltName', '-in', join(dir, org, 'chaincode-tls', 'server.crt')], { encoding: 'utf8' });
+    assert.match(san.stdout, new RegExp(`DNS:${host.replace(/\./g, '\\.')}\\b`));
+    // The chaincode server container finds its files where its environment says.
+    const server = services[host]!;
+    const serverEnv = envList(server.environment!);
+    const tlsMount = envMounts(server).find((m) => m.dst === '/tls')!;
+    assert.equal(tlsMount.src, `./${org}/chaincode-tls`);
+    for (const k of ['CHAINCODE_TLS_CERT', 'CHAINCODE_TLS_KEY', 'CHAINCODE_CLIENT_CA_CERT']) {
+      assert.ok(existsSync(join(dir, org, 'chaincode-tls', relative('/tls', serverEnv[k]!))), `${host}: ${k}`);
+    }
+  }
 });
 
 // ---- custom peer images ----
