@@ -232,7 +232,7 @@ export async function simulate(i: SimulateInputs): Promise<SimulateReport> {
     } else {
       let listener: PeerListener | undefined;
       let run: ChildProcess | undefined;
-      let exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | undefined;
+      let exited: Promise<RunExit> | undefined;
       await step('launch', async (s) => {
         listener = await listenPeer({ tls: i.peerTls !== false, session: { expectedChaincodeId: id } });
         cleanups.unshift(() => listener!.close());
@@ -241,24 +241,13 @@ export async function simulate(i: SimulateInputs): Promise<SimulateReport> {
         cleanups.push(() => rmSync(runDir, { recursive: true, force: true }));
         await listener.writeChaincodeJson(runDir, { chaincodeId: id });
         s.details.push(`peer chaincode listener ${listener.address} (${listener.ca ? 'TLS, a fresh CA' : 'no TLS'}); chaincode.json in ${runDir}`);
-        run = spawn(join(i.builderDir, 'bin', 'run'), [durable.bld, runDir], { env: phaseEnv, stdio: ['ignore', 'ignore', 'pipe'] });
-        let pending = '';
-        run.stderr!.setEncoding('utf8');
-        run.stderr!.on('data', (c: string) => {
-          pending += c;
-          let nl: number;
-          while ((nl = pending.indexOf('\n')) >= 0) { s.details.push(peerLogLine(i.builderName, 'run', pending.slice(0, nl))); pending = pending.slice(nl + 1); }
-        });
-        exited = new Promise((res) => {
-          run!.on('error', (e) => res({ code: null, signal: null, ...{ error: (e as NodeJS.ErrnoException).code } }));
-          run!.on('exit', (code, signal) => res({ code, signal }));
-        });
+        ({ run, exited } = startRun(join(i.builderDir, 'bin', 'run'), [durable.bld, runDir], phaseEnv, (line) => s.details.push(peerLogLine(i.builderName, 'run', line))));
         cleanups.unshift(() => stopRun(run!, exited!).then(() => undefined));
         const timeoutMs = i.registerTimeoutMs ?? 30_000;
         const registered = await Promise.race([
           firstSession(listener, timeoutMs, exited).then(async (sess) => ({ sess, reg: await sess.registered })),
           exited.then((e) => {
-            const execError = (e as { error?: string }).error;
+            const execError = e.error;
             if (execError) {
               const cause = checkExecutable(join(i.builderDir, 'bin', 'run'), 'bin/run', phaseEnv.PATH).find((f) => f.verdict === 'fail');
               throw new ExtError('SIM_PHASE_EXEC', `the peer cannot execute ${join(i.builderDir, 'bin', 'run')} (${execError})${cause ? `: ${cause.what}` : ''}`, cause?.fix ?? 'install bin/run: launch-mode packages need it');
@@ -309,6 +298,25 @@ export async function simulate(i: SimulateInputs): Promise<SimulateReport> {
   return report;
 }
 
+interface RunExit { code: number | null; signal: NodeJS.Signals | null; error?: string }
+
+/** Starts bin/run as the peer does: pruned env, stdout discarded, stderr read line by line. */
+function startRun(file: string, args: string[], env: Record<string, string>, onLine: (line: string) => void): { run: ChildProcess; exited: Promise<RunExit> } {
+  const run = spawn(file, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let pending = '';
+  run.stderr!.setEncoding('utf8');
+  run.stderr!.on('data', (c: string) => {
+    pending += c;
+    let nl: number;
+    while ((nl = pending.indexOf('\n')) >= 0) { onLine(pending.slice(0, nl)); pending = pending.slice(nl + 1); }
+  });
+  const exited = new Promise<RunExit>((res) => {
+    run.on('error', (e) => res({ code: null, signal: null, error: (e as NodeJS.ErrnoException).code ?? e.message }));
+    run.on('exit', (code, signal) => res({ code, signal }));
+  });
+  return { run, exited };
+}
+
 /**
  * The first chaincode stream to reach the listener. Polls listener.sessions rather than using
  * nextSession's timer, which would keep the process alive after a launch that failed early.
@@ -327,7 +335,7 @@ async function firstSession(listener: PeerListener, timeoutMs: number, exited: P
 
 /** The peer's Stop: SIGTERM, then SIGKILL after 5 s. Idempotent. */
 const stops = new WeakMap<ChildProcess, Promise<{ ms: number; killed: boolean; how: string }>>();
-function stopRun(run: ChildProcess, exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>): Promise<{ ms: number; killed: boolean; how: string }> {
+function stopRun(run: ChildProcess, exited: Promise<RunExit>): Promise<{ ms: number; killed: boolean; how: string }> {
   const known = stops.get(run);
   if (known) return known;
   const p = (async () => {
