@@ -371,4 +371,11 @@ test('LineCapper cuts long lines across chunk boundaries and keeps short ones wh
   const d = new LineCapper(4, (l) => one.push(l));
   d.push('123456789\n');
   assert.deepEqual(one, ['1234 [extbuilder run: 5 more characters dropped]']);
+  // a cut never splits a character, and what is dropped is counted in characters
+  const wide: string[] = [];
+  const e = new LineCapper(5, (l) => wide.push(l));
+  e.push('ééééé\n');
+  e.push('ééé');
+  e.push('éé\n');
+  assert.deepEqual(wide, ['éé [extbuilder run: 3 more characters dropped]', 'éé', '[extbuilder run: 3 more characters of that line dropped]']);
 });

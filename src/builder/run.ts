@@ -200,8 +200,9 @@ export class LineCapper {
     if (this.cut > 0) {
       this.cut += text.length;
     } else if (Buffer.byteLength(text) > this.max) {
-      this.out(this.capped(text));
-      this.cut = text.length - this.max;
+      const head = this.capped(text);
+      this.out(head);
+      this.cut = text.length - head.length;
     } else {
       this.pending = text;
     }
@@ -219,39 +220,72 @@ export class LineCapper {
       this.out(`[extbuilder run: ${this.cut} more characters of that line dropped]`);
       this.cut = 0;
     } else if (Buffer.byteLength(line) > this.max) {
-      this.out(`${this.capped(line)} [extbuilder run: ${line.length - this.max} more characters dropped]`);
+      const head = this.capped(line);
+      this.out(`${head} [extbuilder run: ${line.length - head.length} more characters dropped]`);
     } else {
       this.out(line);
     }
   }
 
+  /** The longest head of `line` within `max` bytes, not splitting a character. */
   private capped(line: string): string {
-    return Buffer.from(line).subarray(0, this.max).toString().replace(/\uFFFD$/, '');
+    const head = Buffer.from(line).subarray(0, this.max).toString();
+    return head.endsWith('\uFFFD') && !line.startsWith(head) ? head.slice(0, -1) : head;
   }
 }
 
 /**
  * Without execve run stays as a supervisor. The chaincode gets its own process group (so signals reach
  * its children too), its stdout and stderr come through line-capped, and a watchdog ends the group if
- * run itself dies: a /bin/sh holding the read end of a pipe whose only writer is run. A SIGKILL of run
- * closes the pipe, the watchdog reads EOF and kills the group, then SIGKILLs it if it lingers. (`kill -TERM
- * -PGID`, not `kill -s TERM -- -PGID`: dash, Debian's /bin/sh, rejects the latter.)
+ * run itself dies: a /bin/sh blocked reading a pipe whose only writer is run. Run writes the group's ID,
+ * then nothing; a SIGKILL of run closes the pipe, the watchdog reads EOF, sends SIGTERM to the group and
+ * SIGKILL 4 s later if it lingers. The watchdog and the signal handlers are in place before the
+ * chaincode starts, so no moment exists in which run can die and leave it running unwatched, bar the
+ * microseconds between spawn and the write of the group ID. (`kill -TERM -PGID`, not `kill -s TERM --
+ * -PGID`: dash, Debian's /bin/sh, rejects the latter.)
  */
-const WATCHDOG = 'read _ignored; kill -TERM -"$1" 2>/dev/null || exit 0; i=0; while [ $i -lt 40 ]; do kill -0 -"$1" 2>/dev/null || exit 0; sleep 0.1; i=$((i+1)); done; kill -KILL -"$1" 2>/dev/null; exit 0';
+const WATCHDOG = 'read pgid || exit 0; read _ignored; kill -TERM -"$pgid" 2>/dev/null || exit 0; i=0; while [ $i -lt 40 ]; do kill -0 -"$pgid" 2>/dev/null || exit 0; sleep 0.1; i=$((i+1)); done; kill -KILL -"$pgid" 2>/dev/null; exit 0';
 
 function supervise(l: LaunchCommand, log: Logger): Promise<number> {
   return new Promise((resolve, reject) => {
+    const watchdog = spawn('/bin/sh', ['-c', WATCHDOG, 'extbuilder-run-watchdog'], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+    watchdog.on('error', () => log.info('warning: the orphan watchdog (/bin/sh) could not start: a SIGKILL of run would leave the chaincode running'));
+    watchdog.stdin!.on('error', () => undefined); // a watchdog that died must not take run with it
+    watchdog.unref();
+
+    let pgid: number | undefined;
+    let killTimer: NodeJS.Timeout | undefined;
+    const forward = (sig: NodeJS.Signals) => {
+      if (pgid === undefined) return; // handlers run from the event loop, after the spawn below
+      log.info(`${sig}: stopping the chaincode (process group ${pgid})`);
+      try { process.kill(-pgid, sig); } catch { /* already gone */ }
+      killTimer ??= setTimeout(() => {
+        log.info(`the chaincode did not stop within ${TERM_GRACE_MS / 1000} s; killing it`);
+        try { process.kill(-pgid!, 'SIGKILL'); } catch { /* already gone */ }
+      }, TERM_GRACE_MS);
+    };
+    const onTerm = () => forward('SIGTERM');
+    const onInt = () => forward('SIGINT');
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+    const done = () => {
+      if (killTimer) clearTimeout(killTimer);
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      watchdog.stdin!.destroy();
+      if (l.tlsDir) rmSync(l.tlsDir, { recursive: true, force: true });
+    };
+
     const child = spawn(l.file, l.args, { cwd: l.cwd, env: l.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     if (child.pid === undefined) {
       // exec failed (ENOENT for a missing interpreter, EACCES, ENOEXEC): 'error' follows, and no 'exit'
-      if (l.tlsDir) rmSync(l.tlsDir, { recursive: true, force: true });
+      done();
       child.once('error', (err) => reject(new ExtError('RUN_START', `cannot start ${l.file}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, 'check the command in launch.json and its interpreter line', { cause: err })));
       return;
     }
-    const pgid = child.pid;
-    const watchdog = spawn('/bin/sh', ['-c', WATCHDOG, 'extbuilder-run-watchdog', String(pgid)], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
-    watchdog.on('error', () => log.debug('the orphan watchdog could not start: a SIGKILL of run would leave the chaincode running'));
-    watchdog.unref();
+    pgid = child.pid;
+    watchdog.stdin!.write(`${pgid}\n`);
+    child.on('error', (err) => log.debug(`chaincode process: ${err.message}`));
     log.info(startLine(l, pgid));
 
     const write = (line: string) => process.stderr.write(line + '\n');
@@ -262,31 +296,13 @@ function supervise(l: LaunchCommand, log: Logger): Promise<number> {
       s.on('end', () => capper.end());
     }
 
-    let killTimer: NodeJS.Timeout | undefined;
-    const forward = (sig: NodeJS.Signals) => {
-      log.info(`${sig}: stopping the chaincode (process group ${pgid})`);
-      try { process.kill(-pgid, sig); } catch { /* already gone */ }
-      killTimer ??= setTimeout(() => {
-        log.info(`the chaincode did not stop within ${TERM_GRACE_MS / 1000} s; killing it`);
-        try { process.kill(-pgid, 'SIGKILL'); } catch { /* already gone */ }
-      }, TERM_GRACE_MS);
-    };
-    const onTerm = () => forward('SIGTERM');
-    const onInt = () => forward('SIGINT');
-    process.on('SIGTERM', onTerm);
-    process.on('SIGINT', onInt);
-
     child.on('exit', () => {
       // Whatever the chaincode left in its group goes with it (the peer starts a new run when it needs
       // one), which also closes the pipes so that 'close' follows with the last lines read.
-      try { process.kill(-pgid, 'SIGKILL'); } catch { /* nothing left */ }
+      try { process.kill(-pgid!, 'SIGKILL'); } catch { /* nothing left */ }
     });
     child.on('close', (code, signal) => {
-      if (killTimer) clearTimeout(killTimer);
-      process.off('SIGTERM', onTerm);
-      process.off('SIGINT', onInt);
-      watchdog.stdin?.destroy();
-      if (l.tlsDir) rmSync(l.tlsDir, { recursive: true, force: true });
+      done();
       const status = signal ? 128 + (osConstants.signals[signal] ?? 0) : code ?? 1;
       log.info(`chaincode ${l.chaincodeId} exited with ${signal ? `signal ${signal}` : `status ${code}`}`);
       resolve(status);
