@@ -53,5 +53,6 @@ export function tarGzDir(dir: string, name: string): Buffer {
   const out: Buffer[] = [header(`${name}/`, '5', 0o755, 0)];
   entries(dir, name, out);
   out.push(Buffer.alloc(1024));
-  return gzipSync(Buffer.concat(out), { level: 9 });
+  // Level 9 takes ~60% longer for 0.1 MiB less on a 108 MiB executable.
+  return gzipSync(Buffer.concat(out), { level: 6 });
 }
