@@ -315,7 +315,7 @@ test('bad input to run: one line, a stable code, exit 1', async (t) => {
     writeFileSync(file, JSON.stringify(l));
     return c.bld;
   };
-  const cases: { name: string; code: string; bld?: () => Promise<string>; cc: (dir: string) => Promise<unknown> | void; includes?: RegExp }[] = [
+  const cases: { name: string; code: string; noExecve?: boolean; bld?: () => Promise<string>; cc: (dir: string) => Promise<unknown> | void; includes?: RegExp }[] = [
     { name: 'no chaincode.json', code: 'RUN_METADATA_READ', cc: () => undefined },
     { name: 'chaincode.json is not JSON', code: 'RUN_METADATA_PARSE', cc: (d) => writeCc(d, '{"chaincode_id": ') },
     { name: 'chaincode.json without peer_address', code: 'RUN_METADATA_INVALID', cc: (d) => writeCc(d, JSON.stringify({ chaincode_id: CC_ID, client_cert: '', client_key: '', root_cert: '', mspid: 'Org1MSP' })), includes: /peer_address/ },
@@ -331,6 +331,15 @@ test('bad input to run: one line, a stable code, exit 1', async (t) => {
       chmodSync(join(c.bld, 'code', 'start.sh'), 0o644);
       return c.bld;
     }, cc: good },
+    { name: 'a packaged command whose interpreter is missing (supervised run)', code: 'RUN_START', noExecve: true, bld: async () => {
+      const c = await install(join(FIXTURES, 'launch', 'node-kv'), (src) => {
+        writeFileSync(join(src, 'start.sh'), '#!/no/such/interpreter\n', { mode: 0o755 });
+        const l = JSON.parse(readFileSync(join(src, 'launch.json'), 'utf8')) as Record<string, unknown>;
+        l.command = './start.sh';
+        writeFileSync(join(src, 'launch.json'), JSON.stringify(l));
+      });
+      return c.bld;
+    }, cc: good, includes: /ENOENT/ },
     { name: 'a workdir escaping the package', code: 'LAUNCH_PATH_ESCAPES', bld: editLaunch((l) => { l.workdir = '../..'; }), cc: good },
     { name: 'a placeholder no one provides', code: 'TEMPLATE_MISSING_KEY', bld: editLaunch((l) => { l.args = ['{{.peer_address}}', '{{.no_such_key}}']; }), cc: good, includes: /no_such_key/ },
     { name: 'a service-mode build', code: 'RUN_NOT_LAUNCH', bld: async () => {
@@ -347,7 +356,7 @@ test('bad input to run: one line, a stable code, exit 1', async (t) => {
       const before = snapshot(bld);
       const runDir = runMetadataDir();
       await c.cc(runDir);
-      const r = await invokePhase(REPO, 'run', [bld, runDir], { env, timeoutMs: 30_000 });
+      const r = await invokePhase(REPO, 'run', [bld, runDir], { env: c.noExecve ? { ...env, EXTBUILDER_RUN_NO_EXECVE: '1' } : env, timeoutMs: 30_000 });
       assert.equal(r.code, 1, r.lines.join('\n'));
       assert.equal(r.lines.length, 1, r.lines.join('\n'));
       assert.match(r.lines[0]!, new RegExp(`^extbuilder run: ${c.code}: `));
