@@ -48,7 +48,8 @@ test('TLS material left empty is taken as spliced at build, and named', () => {
   const log = memoryLogger('package');
   const s = checkPackagedConnection({ address: 'cc.org1.example.com:9999', tls_required: true, client_auth_required: true }, log);
   assert.equal(s.tls, 'mutual');
-  assert.deepEqual(s.deferred.map((d) => d.split(' ')[0]), ['root_cert', 'client_cert', 'client_key']);
+  assert.deepEqual(s.spliced, ['root_cert', 'client_cert', 'client_key']);
+  assert.deepEqual(s.templated, []);
   assert.ok(log.warnings.some((w) => w.code === 'PKG_DEFERRED'));
   // A literal root cert next to spliced client material is still checked.
   assert.equal(codeOf(() => checkPackagedConnection({ address: 'a.example.com:1', tls_required: true, client_auth_required: true, root_cert: pem.server }, log)), 'TLS_ROOT_NOT_CA');
@@ -58,7 +59,8 @@ test('templates: syntax checked, values left to each peer, the rest still valida
   const log = memoryLogger('package');
   const s = checkPackagedConnection({ address: '{{.host}}:{{.port}}', dial_timeout: '{{.timeout}}', tls_required: '{{.tls}}' }, log);
   assert.equal(s.tls, 'set at build');
-  assert.deepEqual(s.deferred.slice(0, 3), ['address', 'dial_timeout', 'tls_required']);
+  assert.deepEqual(s.templated, ['address', 'dial_timeout', 'tls_required']);
+  assert.deepEqual(s.spliced, ['root_cert']);
   assert.equal(codeOf(() => checkPackagedConnection({ address: '{{.host | upper}}:1' }, log)), 'TEMPLATE_SYNTAX');
   assert.equal(codeOf(() => checkPackagedConnection({ address: '{{.host}}:1', dial_timeout: 'ten seconds' }, log)), 'CONN_DIAL_TIMEOUT');
   assert.equal(codeOf(() => checkPackagedConnection({ address: '{{.host}}:1', tls_requried: true }, log)), 'CONN_UNKNOWN_KEY');

@@ -28,7 +28,8 @@ function textReport(r: Inspection): string[] {
     if (s.connection) {
       const c = s.connection;
       lines.push(`address   ${c.address}${c.dialTimeout ? `, dial_timeout ${c.dialTimeout}` : ''}, tls ${c.tls}`);
-      if (c.deferred.length > 0) lines.push(`from peer ${c.deferred.join(', ')}`);
+      if (c.templated.length > 0) lines.push(`templated ${c.templated.join(', ')} (rendered from each peer's builder config)`);
+      if (c.spliced.length > 0) lines.push(`spliced   ${c.spliced.join(', ')} (from each peer's tls.*_file settings)`);
     }
     if (s.launch) lines.push(`command   ${[s.launch.command, ...s.launch.args].map((a) => JSON.stringify(a)).join(' ')} (workdir ${s.launch.workdir})`);
     lines.push(`indexes   ${s.indexes.length === 0 ? 'none' : s.indexes.join(', ')}`);

@@ -34,8 +34,10 @@ export interface ConnectionSummary {
   address: string;
   dialTimeout?: string;
   tls: 'off' | 'on' | 'mutual' | 'set at build';
-  /** Fields whose value comes from the peer's builder config at build (templates, spliced TLS). */
-  deferred: string[];
+  /** Fields holding {{.key}} templates, rendered from each peer's builder config at build. */
+  templated: string[];
+  /** TLS fields left empty, spliced at build from each peer's tls.*_file settings. */
+  spliced: string[];
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -50,12 +52,13 @@ function isObject(v: unknown): v is Record<string, unknown> {
 export function checkPackagedConnection(raw: unknown, log: Logger): ConnectionSummary {
   if (!isObject(raw)) prepareConnection(raw, EMPTY_CONFIG, log); // throws build's CONN_NOT_OBJECT
   const conn = raw as Record<string, unknown>;
-  const deferred: string[] = [];
+  const templated: string[] = [];
+  const spliced: string[] = [];
   const standIn: Record<string, unknown> = { ...conn };
   for (const [key, value] of Object.entries(conn)) {
     if (typeof value !== 'string' || !hasPlaceholder(value)) continue;
     placeholders(value, `connection.json field ${key}`);
-    deferred.push(key);
+    templated.push(key);
     if (key in STAND_INS) standIn[key] = STAND_INS[key];
   }
   const tlsOn = standIn.tls_required === true;
@@ -63,15 +66,15 @@ export function checkPackagedConnection(raw: unknown, log: Logger): ConnectionSu
   for (const field of ['root_cert', 'client_cert', 'client_key']) {
     const needed = field === 'root_cert' ? tlsOn : mutual;
     if (needed && (conn[field] === undefined || conn[field] === '')) {
-      deferred.push(`${field} (spliced from the peer's tls.${field}_file)`);
+      spliced.push(field);
       standIn[field] = STAND_INS[field];
     }
   }
-  const templatedTls = deferred.includes('tls_required') || deferred.includes('client_auth_required');
+  const templatedTls = templated.includes('tls_required') || templated.includes('client_auth_required');
   const summary = (tls: ConnectionSummary['tls']): ConnectionSummary => ({
-    address: String(conn.address ?? ''), dialTimeout: typeof conn.dial_timeout === 'string' ? conn.dial_timeout : undefined, tls, deferred,
+    address: String(conn.address ?? ''), dialTimeout: typeof conn.dial_timeout === 'string' ? conn.dial_timeout : undefined, tls, templated, spliced,
   });
-  if (deferred.length === 0) return summary(prepareConnection(conn, EMPTY_CONFIG, log).tls.mode);
+  if (templated.length === 0 && spliced.length === 0) return summary(prepareConnection(conn, EMPTY_CONFIG, log).tls.mode);
 
   check(validateConnection, standIn, 'connection.json', 'CONN_UNKNOWN_KEY');
   if (tlsOn && typeof conn.root_cert === 'string' && conn.root_cert && !hasPlaceholder(conn.root_cert)) {
@@ -84,8 +87,9 @@ export function checkPackagedConnection(raw: unknown, log: Logger): ConnectionSu
     parsePrivateKey(conn.client_key, 'client_key in connection.json');
     log.warn('CONN_CLIENT_KEY_IN_PACKAGE', 'connection.json in the package carries a client_key', 'leave client_key empty and set tls.client_key_file in each peer\'s builder config, so no key travels with the package');
   }
-  log.warn('PKG_DEFERRED', `connection.json leaves ${deferred.join(', ')} to each peer's builder config`,
-    'build fails on a peer whose builder config (template values, tls.*_file) does not provide them: run extbuilder simulate with that config');
+  const left = [templated.length ? `${templated.join(', ')} to its template values` : '', spliced.length ? `${spliced.join(', ')} to its tls.*_file settings` : ''];
+  log.warn('PKG_DEFERRED', `connection.json leaves ${left.filter(Boolean).join(' and ')}: each peer's builder config must provide them`,
+    'check a peer\'s config with extbuilder simulate --builder DIR before installing');
   return summary(templatedTls ? 'set at build' : mutual ? 'mutual' : tlsOn ? 'on' : 'off');
 }
 
