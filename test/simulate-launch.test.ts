@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEMO_CONTRACT } from '../scripts/demo.js';
 import { REPO, tempDir } from './helpers/repo.js';
@@ -26,6 +26,7 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: 
 let dir: string;
 let good: string;
 let dying: string;
+let wrongId: string;
 
 before(async () => {
   dir = tempDir('extbuilder-simulate-launch-');
@@ -34,7 +35,14 @@ before(async () => {
   cpSync(DEMO_CONTRACT, tree, { recursive: true });
   writeFileSync(join(tree, 'launch.json'), JSON.stringify({ command: 'node', args: ['-e', 'console.error("chaincode: cannot start"); process.exit(3)'] }));
   dying = join(dir, 'dying.tar.gz');
-  for (const [out, from] of [[good, DEMO_CONTRACT], [dying, tree]] as const) {
+  // A launch.json with a hard-coded chaincode ID instead of {{.chaincode_id}}.
+  const stale = join(dir, 'stale');
+  cpSync(DEMO_CONTRACT, stale, { recursive: true });
+  const launch = JSON.parse(readFileSync(join(stale, 'launch.json'), 'utf8')) as { args: string[] };
+  launch.args = launch.args.map((a) => (a === '{{.chaincode_id}}' ? 'putget_0.9:0000' : a));
+  writeFileSync(join(stale, 'launch.json'), JSON.stringify(launch));
+  wrongId = join(dir, 'stale.tar.gz');
+  for (const [out, from] of [[good, DEMO_CONTRACT], [dying, tree], [wrongId, stale]] as const) {
     const r = await cli(['package', '--label', 'putget_1.0', '--launch', from, '-o', out]);
     assert.equal(r.code, 0, r.stderr);
   }
@@ -77,4 +85,11 @@ test('a launch-mode package on a builder without bin/run: the peer cannot start 
   } finally {
     rmSync(b, { recursive: true, force: true });
   }
+});
+
+test('a chaincode that registers with another ID than the package ID is refused, and run is stopped', async () => {
+  const r = await cli(['simulate', wrongId, '--propagate', 'EXTBUILDER_CONFIG'], { EXTBUILDER_CONFIG: CONFIG });
+  assert.equal(r.code, 1, r.stdout);
+  assert.match(r.stderr, /REGISTER_WRONG_ID: the chaincode registered as "putget_0\.9:0000", not as the package ID "putget_1\.0:[0-9a-f]{64}"/);
+  assert.match(r.stdout, /\[\d+\]\s+stop\s+ok .*run exited \d+ ms after SIGTERM/);
 });

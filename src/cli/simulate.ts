@@ -231,8 +231,8 @@ export async function simulate(i: SimulateInputs): Promise<SimulateReport> {
       });
     } else {
       let listener: PeerListener | undefined;
-      let run: ChildProcess | undefined;
-      let exited: Promise<RunExit> | undefined;
+      let run: ChildProcess;
+      let exited: Promise<RunExit>;
       await step('launch', async (s) => {
         listener = await listenPeer({ tls: i.peerTls !== false, session: { expectedChaincodeId: id } });
         cleanups.unshift(() => listener!.close());
@@ -242,7 +242,16 @@ export async function simulate(i: SimulateInputs): Promise<SimulateReport> {
         await listener.writeChaincodeJson(runDir, { chaincodeId: id });
         s.details.push(`peer chaincode listener ${listener.address} (${listener.ca ? 'TLS, a fresh CA' : 'no TLS'}); chaincode.json in ${runDir}`);
         ({ run, exited } = startRun(join(i.builderDir, 'bin', 'run'), [durable.bld, runDir], phaseEnv, (line) => s.details.push(peerLogLine(i.builderName, 'run', line))));
-        cleanups.unshift(() => stopRun(run!, exited!).then(() => undefined));
+        // Reported last, after any invokes: the peer stops run only when the chaincode is no longer needed.
+        cleanups.unshift(async () => {
+          if (run.pid === undefined) return; // never started: nothing to stop
+          const stop: Step = { name: 'stop', verdict: 'ok', ms: 0, summary: '', details: [] };
+          const r = await stopRun(run!, exited!);
+          stop.ms = r.ms;
+          if (r.killed) { stop.verdict = 'warn'; stop.summary = 'run ignored SIGTERM for 5 s and was killed (SIGKILL), as the peer does'; } else stop.summary = r.ms === 0 ? `run had already exited` : `run exited ${r.ms} ms after SIGTERM (${r.how})`;
+          report.steps.push(stop);
+          i.onStep?.(report.steps.length, stop);
+        });
         const timeoutMs = i.registerTimeoutMs ?? 30_000;
         const registered = await Promise.race([
           firstSession(listener, timeoutMs, exited).then(async (sess) => ({ sess, reg: await sess.registered })),
@@ -263,16 +272,6 @@ export async function simulate(i: SimulateInputs): Promise<SimulateReport> {
         });
         session = registered.sess;
         return `run started (pid ${run.pid}); REGISTER as ${registered.reg.chaincodeId}, answered REGISTERED and READY`;
-      });
-      // Reported after the invokes: the peer stops run only when the chaincode is no longer needed.
-      cleanups.unshift(async () => {
-        if (!run || !exited) return;
-        const s: Step = { name: 'stop', verdict: 'ok', ms: 0, summary: '', details: [] };
-        const r = await stopRun(run, exited);
-        s.ms = r.ms;
-        if (r.killed) { s.verdict = 'warn'; s.summary = 'run ignored SIGTERM for 5 s and was killed (SIGKILL), as the peer does'; } else s.summary = `run exited ${r.ms} ms after SIGTERM (${r.how})`;
-        report.steps.push(s);
-        i.onStep?.(report.steps.length, s);
       });
     }
 
