@@ -4,6 +4,8 @@ import { join, dirname } from 'node:path';
 import { ExtError } from './errors.js';
 
 const PARTIAL_PREFIX = '.extbuilder-partial-';
+/** Renamed into place after every other entry: its presence marks a complete output. */
+const LAST = 'build.json';
 
 function writeError(path: string, err: unknown): ExtError {
   const e = err as NodeJS.ErrnoException;
@@ -28,7 +30,10 @@ export async function fillAtomically<T>(dir: string, fill: (scratch: string) => 
   }
   try {
     const result = await fill(scratch);
-    for (const name of readdirSync(scratch)) {
+    // build.json goes in last: release and run trust an output dir that has it, so a build killed
+    // between two renames must not leave it next to a partial output.
+    const names = readdirSync(scratch).sort((a, b) => Number(a === LAST) - Number(b === LAST));
+    for (const name of names) {
       const target = join(dir, name);
       rmSync(target, { recursive: true, force: true });
       renameSync(join(scratch, name), target);
