@@ -112,3 +112,20 @@ test('inspect on a missing file: one line, exit 1', () => {
   assert.equal(r.status, 1);
   assert.match(r.stderr, /^extbuilder inspect: PKG_READ: .*\n$/);
 });
+
+test('inspect describes a launch package: command, workdir, indexes, modes', () => {
+  const out = join(tempDir('extbuilder-insp-'), 'l.tar.gz');
+  const made = run(['package', '--launch', join(FIXTURES, 'packages', 'launch-tree'), '--label', 'l_1', '-o', out]);
+  assert.equal(made.status, 0, made.stderr);
+  const r = run(['inspect', '--json', out]);
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.equal(report.package_id, made.stdout.trim());
+  assert.equal(report.mode, 'launch');
+  assert.deepEqual(report.launch, { command: 'bin/chaincode', args: ['--peer-address', '{{.peer_address}}', '--id', '{{.chaincode_id}}'], workdir: '.' });
+  assert.deepEqual(report.indexes, ['couchdb/collections/private/indexes/indexColor.json', 'couchdb/indexes/indexOwner.json']);
+  assert.ok(report.code.some((e: { name: string; mode: string }) => e.name === 'bin/chaincode' && e.mode === '755'));
+  const text = run(['inspect', out]).stdout;
+  assert.match(text, /^command +"bin\/chaincode" "--peer-address" "\{\{\.peer_address\}\}"/m);
+  assert.match(text, /^  -rwxr-xr-x +\d+  bin\/chaincode$/m);
+});

@@ -112,6 +112,8 @@ const BAD: BadCase[] = [
   { name: 'symlinks in the launch tree', code: 'PKG_SYMLINK', args: (w) => ['--launch', join(w, 't'), '--label', 'x_1'], setup: (w) => { cpSync(TREE, join(w, 't'), { recursive: true }); symlinkSync('lib/index.js', join(w, 't', 'link1.js')); symlinkSync('/etc', join(w, 't', 'lib', 'link2')); } },
   { name: 'a FIFO in the launch tree', code: 'PKG_SPECIAL_FILE', args: (w) => ['--launch', join(w, 't'), '--label', 'x_1'], setup: (w) => { cpSync(TREE, join(w, 't'), { recursive: true }); spawnSync('mkfifo', [join(w, 't', 'pipe')]); } },
   { name: 'launch command not executable', code: 'LAUNCH_COMMAND_NOT_EXECUTABLE', args: (w) => ['--launch', join(w, 't'), '--label', 'x_1'], setup: (w) => { cpSync(TREE, join(w, 't'), { recursive: true }); chmodSync(join(w, 't', 'bin', 'chaincode'), 0o644); } },
+  { name: 'a symlink loop with --dereference', code: 'PKG_SYMLINK', args: (w) => ['--launch', join(w, 't'), '--dereference', '--label', 'x_1'], setup: (w) => { cpSync(TREE, join(w, 't'), { recursive: true }); symlinkSync('..', join(w, 't', 'lib', 'up')); } },
+  { name: 'a dangling symlink with --dereference', code: 'PKG_SYMLINK', args: (w) => ['--launch', join(w, 't'), '--dereference', '--label', 'x_1'], setup: (w) => { cpSync(TREE, join(w, 't'), { recursive: true }); symlinkSync('nowhere', join(w, 't', 'gone')); } },
   { name: 'output in a missing directory', code: 'OUTPUT_WRITE', args: (w) => ['--address', 'a.example.com:1', '--label', 'x_1', '-o', join(w, 'missing', 'p.tar.gz')] },
 ];
 
