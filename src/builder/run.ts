@@ -310,11 +310,21 @@ function supervise(l: LaunchCommand, log: Logger): Promise<number> {
   });
 }
 
+/** The redirect needs /bin/sh; an image without one (distroless) gets the supervisor instead. */
+function hasShell(): boolean {
+  try {
+    accessSync('/bin/sh', constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Starts the chaincode; returns run's exit status (the chaincode's), or never returns after execve. */
 export async function runChaincode(inputs: RunInputs): Promise<number> {
   const l = prepareLaunch(inputs);
   const execve = inputs.useExecve === false ? undefined : execveOf();
-  if (execve) {
+  if (execve && hasShell()) {
     inputs.log.info(startLine(l, process.pid));
     try {
       process.chdir(l.cwd);
