@@ -43,8 +43,8 @@ export interface LaunchCommand {
 
 /** Under bufio.Scanner's 64 KiB line limit in the peer, with room for the peer's own prefix. */
 export const MAX_CHAINCODE_LINE = 16 * 1024;
-/** The peer SIGKILLs run 5 s after SIGTERM; run must be gone before that. */
-const TERM_GRACE_MS = 4000;
+/** The peer SIGKILLs run 5 s after SIGTERM; run must be gone before that, with time to spare on a busy host. */
+const TERM_GRACE_MS = 3000;
 
 export function readRunConfig(runDir: string): ChaincodeRun {
   const fix = 'chaincode.json is written by the peer; check that run is called as run BUILD_OUTPUT_DIR RUN_METADATA_DIR';
