@@ -209,3 +209,10 @@ test('ELF binaries: the architecture and the dynamic loader (libc) are checked',
   }
   line(r, 'fail', /^fail bin\/release is built for arm64, this system is x64/);
 });
+
+test('without --fs-path, the durable builds are found at core.yaml\'s peer.fileSystemPath', () => {
+  const s = install();
+  const r = spawnSync(process.execPath, [EXTBUILDER, 'doctor', '--builder', s.builder, '--core-yaml', s.coreYaml], { env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  line({ lines: r.stdout.trim().split('\n') }, 'ok', /build mycc_1\.0-0123abcd: builder extbuilder/);
+});

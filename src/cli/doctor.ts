@@ -166,6 +166,8 @@ export interface CoreYaml {
   /** Entries the peer refuses at start-up. */
   problems: Finding[];
   vmEndpoint: string;
+  /** peer.fileSystemPath, where the durable builds live. */
+  fileSystemPath: string;
 }
 
 /** Viper and mapstructure match keys case-insensitively. */
@@ -207,7 +209,8 @@ export function readCoreYaml(file: string): CoreYaml {
     builders.push({ index, name, path, propagateEnvironment: propagate, fromWhitelist });
   });
   const vm = key(key(doc, 'vm'), 'endpoint');
-  return { file, builders, problems, vmEndpoint: typeof vm === 'string' ? vm : '' };
+  const fsPath = key(key(doc, 'peer'), 'fileSystemPath');
+  return { file, builders, problems, vmEndpoint: typeof vm === 'string' ? vm : '', fileSystemPath: typeof fsPath === 'string' ? fsPath : '' };
 }
 
 function samePath(a: string, b: string): boolean {
@@ -414,7 +417,9 @@ export function doctor(i: DoctorInputs): Finding[] {
     core = readCoreYaml(i.coreYaml);
     out.push(...checkCoreYaml(core, i.builderDir, i.env, config));
   }
-  if (i.fsPath) out.push(...checkDurableBuilds(i.fsPath, core, i.version));
+  // Without --fs-path, the durable builds are looked for where core.yaml says the peer keeps them.
+  const fsPath = i.fsPath ?? (i.env.CORE_PEER_FILESYSTEMPATH || core?.fileSystemPath || undefined);
+  if (fsPath && (i.fsPath || existsSync(fsPath))) out.push(...checkDurableBuilds(fsPath, core, i.version));
   return out;
 }
 
@@ -424,7 +429,7 @@ export const doctorCommand: CliCommand = {
   builder: (y: Argv) => y
     .option('builder', { type: 'string', describe: 'the builder dir (parent of bin/); default: this program\'s own' })
     .option('core-yaml', { type: 'string', describe: 'the peer\'s core.yaml: checks the externalBuilders entry' })
-    .option('fs-path', { type: 'string', describe: 'the peer\'s peer.fileSystemPath: checks externalbuilder/builds/*' })
+    .option('fs-path', { type: 'string', describe: 'the peer\'s peer.fileSystemPath: checks externalbuilder/builds/* (default: core.yaml\'s, when it exists here)' })
     .option('peer-version', { type: 'string', default: '3', describe: 'Fabric version of the peer (2.x or 3.x)' })
     .option('json', { type: 'boolean', describe: 'print the findings as JSON' }) as unknown as Argv,
   async handler(argv, env) {
