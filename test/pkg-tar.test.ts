@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { extractCode, readPackage } from '../src/core/pkg/read.js';
 import { TarReader, type TarHeader } from '../src/core/pkg/tar-read.js';
 import { TAR_END, tarHeader, tarPadding } from '../src/core/pkg/tar-write.js';
-import { comparePaths, withParents, type CodeItem } from '../src/core/pkg/tree.js';
+import { comparePaths, canonical, type CodeItem } from '../src/core/pkg/tree.js';
 import { writePackage } from '../src/core/pkg/write.js';
 import { tempDir } from './helpers/repo.js';
 
@@ -24,7 +24,7 @@ const tree = fc.uniqueArray(
 ).filter((files) => files.every((f) => !files.some((g) => g !== f && g.path.startsWith(`${f.path}/`))));
 
 function items(files: { path: string; bytes: Uint8Array; exec: boolean }[]): CodeItem[] {
-  return withParents(files.map((f) => ({ path: f.path, kind: 'file' as const, mode: f.exec ? 0o755 : 0o644, size: f.bytes.length, bytes: f.bytes })));
+  return canonical(files.map((f) => ({ path: f.path, kind: 'file' as const, mode: f.exec ? 0o755 : 0o644, size: f.bytes.length, bytes: f.bytes })));
 }
 
 test('what the writer writes, our reader, extractCode and GNU tar read back the same', async () => {

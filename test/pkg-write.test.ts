@@ -7,9 +7,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readPackage } from '../src/core/pkg/read.js';
+import { extractCode, readPackage } from '../src/core/pkg/read.js';
 import { writePackage } from '../src/core/pkg/write.js';
-import { walkTree, withParents } from '../src/core/pkg/tree.js';
+import { walkTree, canonical } from '../src/core/pkg/tree.js';
 import { FIXTURES, REPO, listFiles, tempDir } from './helpers/repo.js';
 
 const TREE = join(FIXTURES, 'packages', 'launch-tree');
@@ -19,8 +19,8 @@ const CLI = join(REPO, 'bin', 'extbuilder');
  * Golden SHA-256s. A change here means every package ID changes for users: only accept a new value
  * for a deliberate format change, never for a dependency or Node upgrade.
  */
-const GOLDEN_LAUNCH = '2a0de41c0b155e9b962a044b371d84488e275f15e71274d8cb8e6ba9362e36b0';
-const GOLDEN_SERVICE = '168cb16b2d77faab2d742e1d56c92bcb9bdd3269889935c32974d35f3bb17ae5';
+const GOLDEN_LAUNCH = 'c3db8b3a8dc0baa3000f00fa7fc64aec53882ba01f92a58df3d699216e48d66f';
+const GOLDEN_SERVICE = '191d79381c50d4fe33bf1c67ad6460527d82a29c009b70e7011b9a617f6bbaab';
 
 interface CopyOptions { reverse: boolean; fileMode?: number; mtime: Date }
 
@@ -83,7 +83,7 @@ test('service mode from flags: identical bytes in two runs, pinned by a golden S
 test('the fixed header fields: GNU tar sees mode, owner 0/0, mtime 0, regular files only at the top', () => {
   const work = tempDir('extbuilder-fields-');
   const out = join(work, 'p.tar.gz');
-  writePackage({ output: out, label: 'f_1', type: 'external', items: withParents(walkTree(TREE)) });
+  writePackage({ output: out, label: 'f_1', type: 'external', items: canonical(walkTree(TREE)) });
   const outer = execFileSync('tar', ['--numeric-owner', '-tvzf', out], { encoding: 'utf8', env: { TZ: 'UTC' } }).trim().split('\n');
   assert.equal(outer.length, 2);
   assert.match(outer[0]!, /^-rw-r--r-- 0\/0 +\d+ 1970-01-01 00:00 metadata\.json$/);
@@ -111,7 +111,7 @@ test('paths over 255 bytes get a pax record that GNU tar and our reader both hon
   writeFileSync(join(src, 'connection.json'), '{"address": "a.example.com:1"}');
   const work = tempDir('extbuilder-long-out-');
   const out = join(work, 'p.tar.gz');
-  writePackage({ output: out, label: 'l_1', type: 'external', items: withParents(walkTree(src)) });
+  writePackage({ output: out, label: 'l_1', type: 'external', items: canonical(walkTree(src)) });
   const r = await readPackage(out);
   assert.equal(r.installError, undefined);
   assert.ok(r.code?.entries.some((e) => e.path === rel && e.size === 4));
@@ -120,4 +120,21 @@ test('paths over 255 bytes get a pax record that GNU tar and our reader both hon
   mkdirSync(unpacked);
   execFileSync('tar', ['-xzf', join(work, 'code.tar.gz'), '-C', unpacked]);
   assert.equal(readFileSync(join(unpacked, rel), 'utf8'), 'long');
+});
+
+test('only empty directories get a directory entry, and they survive the peer\'s extraction', async () => {
+  const src = tempDir('extbuilder-dirs-');
+  mkdirSync(join(src, 'full', 'empty'), { recursive: true });
+  mkdirSync(join(src, 'also-empty'));
+  writeFileSync(join(src, 'full', 'a.txt'), 'a');
+  writeFileSync(join(src, 'launch.json'), '{"command": "node"}');
+  const out = join(tempDir('extbuilder-dirs-out-'), 'p.tar.gz');
+  writePackage({ output: out, label: 'd_1', type: 'external', items: canonical(walkTree(src)) });
+  const r = await readPackage(out);
+  assert.deepEqual(r.code!.entries.map((e) => e.name), ['also-empty/', 'full/a.txt', 'full/empty/', 'launch.json']);
+  const dest = tempDir('extbuilder-dirs-x-');
+  await extractCode(out, dest, r);
+  assert.deepEqual(readdirSync(dest).sort(), ['also-empty', 'full', 'launch.json']);
+  assert.ok(statSync(join(dest, 'full', 'empty')).isDirectory());
+  assert.equal(statSync(join(dest, 'full')).mode & 0o777, 0o700);
 });

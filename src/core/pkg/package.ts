@@ -7,7 +7,7 @@ import { readConnection } from '../../builder/service.js';
 import { ExtError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { labelError } from './peer-rules.js';
-import { comparePaths, walkTree, withParents, type CodeItem } from './tree.js';
+import { comparePaths, walkTree, canonical, type CodeItem } from './tree.js';
 import { checkPackagedConnection, checkSource, type SourceSummary } from './validate.js';
 import { writePackage } from './write.js';
 
@@ -161,11 +161,11 @@ export function createPackage(o: PackageOptions, log: Logger): PackageOutcome {
       throw new ExtError('PKG_OPTIONS', `${o.launch} already holds META-INF/statedb and --indexes was given`, 'keep the indexes in one place: drop --indexes, or remove META-INF/statedb from the tree');
     }
     const extra = indexItems(o.indexes);
-    items = withParents([...items, ...extra]);
+    items = canonical([...items, ...extra]);
     summary.indexes.push(...extra.map((i) => i.path.slice('META-INF/statedb/'.length)));
     summary.indexes.sort(comparePaths);
   } else {
-    items = withParents(items);
+    items = canonical(items);
   }
 
   const files = items.filter((i) => i.kind === 'file');

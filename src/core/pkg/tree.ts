@@ -30,18 +30,18 @@ export function normalMode(st: { mode: number }, kind: 'file' | 'dir'): number {
   return kind === 'dir' || (st.mode & 0o111) !== 0 ? 0o755 : 0o644;
 }
 
-/** Adds the directory entries every file needs (META-INF/, META-INF/statedb/, ...) and sorts. */
-export function withParents(items: CodeItem[]): CodeItem[] {
-  const dirs = new Set(items.filter((i) => i.kind === 'dir').map((i) => i.path));
-  const out = [...items];
+/**
+ * The entries in their canonical order, with a directory entry only for an empty directory: the peer
+ * creates parent directories itself (0700, like any directory it extracts), and its own packager writes
+ * no directory entries either.
+ */
+export function canonical(items: CodeItem[]): CodeItem[] {
+  const parents = new Set<string>();
   for (const item of items) {
     const parts = item.path.split('/');
-    for (let n = 1; n < parts.length; n++) {
-      const dir = parts.slice(0, n).join('/');
-      if (!dirs.has(dir)) { dirs.add(dir); out.push({ path: dir, kind: 'dir', mode: 0o755, size: 0 }); }
-    }
+    for (let n = 1; n < parts.length; n++) parents.add(parts.slice(0, n).join('/'));
   }
-  return out.sort((a, b) => comparePaths(a.path, b.path));
+  return items.filter((i) => i.kind === 'file' || !parents.has(i.path)).sort((a, b) => comparePaths(a.path, b.path));
 }
 
 function listing(paths: string[], max = 10): string {

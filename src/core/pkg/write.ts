@@ -102,7 +102,7 @@ export interface PackageInput {
   output: string;
   label: string;
   type: string;
-  /** code.tar.gz's entries, sorted, parents included (see tree.ts withParents). */
+  /** code.tar.gz's entries in canonical order (tree.ts canonical). */
   items: CodeItem[];
   /** Called after each file with its size, for progress. */
   onFile?: (bytes: number) => void;
