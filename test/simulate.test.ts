@@ -72,7 +72,8 @@ before(async () => {
   config('wrongca', { root_cert_file: file('other-ca.crt', otherCa.certPem) });
   config('mtls', { root_cert_file: join(dir, 'server-ca.crt'), client_cert_file: file('client.crt', client.certPem), client_key_file: file('client.key', client.keyPem, 0o600) });
 
-  const [plainPort, tlsPort, mtlsPort, nobodyPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const namedCert = await issue(serverCa, { dns: ['cc.org1.example.com'], usage: 'server' });
+  const [plainPort, tlsPort, mtlsPort, nobodyPort, namedPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
   silent = createServer((s) => { silentSockets.push(s); });
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
   const silentPort = (silent.address() as { port: number }).port;
@@ -82,6 +83,7 @@ before(async () => {
     pkg('stale', at(plainPort)),
     pkg('refused', at(nobodyPort)),
     pkg('tls', [...at(tlsPort), '--tls']),
+    pkg('named', [...at(namedPort), '--tls']),
     pkg('tlsonly', [...at(mtlsPort), '--tls']),
     pkg('mtls', [...at(mtlsPort), '--tls', '--client-auth']),
     pkg('domain', [...at(mtlsPort), '--tls', '--client-auth', '--domain', 'cc.wrong.example']),
@@ -92,6 +94,7 @@ before(async () => {
   servers.push(...await Promise.all([
     startChaincodeServer({ chaincodeId: pkgs.plain!.id, dir, port: plainPort }),
     startChaincodeServer({ chaincodeId: pkgs.tls!.id, dir: join(dir), port: tlsPort, tls: serverCert }),
+    (async () => { const d = join(dir, 'named-server'); mkdirSync(d); return startChaincodeServer({ chaincodeId: pkgs.named!.id, dir: d, port: namedPort, tls: namedCert }); })(),
     (async () => { const d = join(dir, 'mtls-server'); mkdirSync(d); return startChaincodeServer({ chaincodeId: pkgs.mtls!.id, dir: d, port: mtlsPort, tls: { ...serverCert, clientCaPem: peerCa.certPem } }); })(),
   ]));
 });
@@ -148,6 +151,11 @@ test('wrong port: connection refused, named as such', async () => {
 test('wrong root CA: the server certificate is not signed by root_cert', async () => {
   const line = failure(await simulate('tls', [], 'wrongca'));
   assert.match(line, /DIAL_UNKNOWN_CA: the chaincode server's certificate \(CN=localhost.*\) is not signed by root_cert/);
+});
+
+test('server name mismatch: the certificate names a DNS name, the peer dials an IP address', async () => {
+  const line = failure(await simulate('named', [], 'tls'));
+  assert.match(line, /DIAL_NAME_MISMATCH: the chaincode server's certificate \(CN=cc\.org1\.example\.com, DNS:cc\.org1\.example\.com\) does not name the host in address "127\.0\.0\.1:\d+"/);
 });
 
 test('server name mismatch: Fabric 3.x checks domain (with client auth); 2.x ignores it', async () => {
