@@ -81,15 +81,18 @@ export function readLaunch(root: string, log?: Logger): LaunchPlan {
   return { ...launch, workdir, program };
 }
 
+const DIR_OWNER = 0o700;
+
 function kindOf(e: Dirent | Stats): string {
   return e.isSymbolicLink() ? 'symlink' : e.isFIFO() ? 'FIFO' : e.isSocket() ? 'socket' : e.isCharacterDevice() || e.isBlockDevice() ? 'device' : 'special file';
 }
 
 /**
- * Copies a tree keeping file and directory modes. A tight synchronous loop: getdents types save a stat
- * per file, and copyFileSync (copy_file_range or a reflink where the file system allows) copies in the
- * kernel and gives the copy the source's mode. Directories are made 0700 and get their mode once filled,
- * so a read-only directory in the package can still be filled.
+ * Copies a tree keeping file modes. A tight synchronous loop: getdents types save a stat per file, and
+ * copyFileSync (copy_file_range or a reflink where the file system allows) copies in the kernel and
+ * gives the copy the source's mode. Directories keep their mode plus owner rwx (DIR_OWNER), set once
+ * filled: the peer copies bld/ to its durable store and later deletes its scratch copy, and as a
+ * non-root user it can do neither through a read-only directory.
  */
 export function copyTree(from: string, to: string, rel = ''): number {
   let files = 0;
@@ -117,7 +120,7 @@ export function copyTree(from: string, to: string, rel = ''): number {
     } else if (kind.isDirectory()) {
       mkdirSync(d, { mode: 0o700 });
       files += copyTree(s, d, r);
-      chmodSync(d, statSync(s).mode & 0o7777);
+      chmodSync(d, (statSync(s).mode & 0o7777) | DIR_OWNER);
     } else {
       throw new ExtError('SOURCE_FILE_TYPE', `the package holds ${r}, a ${kindOf(kind)}`,
         kind.isSymbolicLink() ? 'replace the link with the file it points to (the peer refuses symlinks in code.tar.gz)' : 'remove it from the package');
@@ -133,7 +136,7 @@ export async function buildLaunch({ sourceDir, metadataDir, outputDir, log }: Bu
     const code = join(scratch, CODE_DIR);
     mkdirSync(code, { mode: 0o700 });
     const n = copyTree(sourceDir, code);
-    chmodSync(code, statSync(sourceDir).mode & 0o7777);
+    chmodSync(code, (statSync(sourceDir).mode & 0o7777) | DIR_OWNER);
     copyFileSync(join(metadataDir, 'metadata.json'), join(scratch, 'metadata.json'));
     writeBuildOutput(scratch, 'launch', copyIndexes(indexes, scratch));
     return n;
