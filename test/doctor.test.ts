@@ -185,11 +185,11 @@ test('usage: a path that does not exist exits 2 with one line', () => {
   assert.match(r.stderr.trim(), /^extbuilder doctor: SIM_USAGE: --builder .*nope does not exist \(check the path\)$/);
 });
 
-test('ELF binaries: the architecture and the dynamic loader (libc) are checked', { skip: process.arch !== 'x64' && 'needs an x86-64 /bin/true to patch' }, () => {
-  const bytes = readFileSync('/bin/true');
+test('ELF binaries: the architecture and the dynamic loader (libc) are checked', (t) => {
   const glibc = '/lib64/ld-linux-x86-64.so.2';
+  const bytes = process.arch === 'x64' && existsSync('/bin/true') ? readFileSync('/bin/true') : Buffer.alloc(0);
   const at = bytes.indexOf(glibc);
-  assert.ok(at > 0, '/bin/true names the glibc loader');
+  if (at < 0) { t.skip('needs a glibc x86-64 /bin/true to patch'); return; }
   const variant = (patch: (b: Buffer) => void): Buffer => { const b = Buffer.from(bytes); patch(b); return b; };
   const musl = variant((b) => { b.fill(0, at, at + glibc.length); b.write('/lib/ld-musl-x86_64.so.1', at, 'latin1'); });
   const arm = variant((b) => b.writeUInt16LE(183, 18));
