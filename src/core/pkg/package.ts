@@ -1,7 +1,7 @@
 // package's logic: from a connection.json (or its fields) or a launch tree, plus optional indexes, to a
 // validated, byte-reproducible install package and, on request, an env file for the chaincode server.
 import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { checkIndex } from '../../builder/indexes.js';
 import { readConnection } from '../../builder/service.js';
 import { ExtError } from '../errors.js';
@@ -145,7 +145,7 @@ export function createPackage(o: PackageOptions, log: Logger): PackageOutcome {
       throw new ExtError('PKG_INPUT', `${o.launch} has no launch.json at its root`, 'write launch.json there (see the README\'s launch mode section)');
     }
     const inside = relative(resolve(o.launch), resolve(o.output));
-    if (!inside.startsWith('..') && !isAbsolute(inside)) {
+    if (inside !== '..' && !inside.startsWith(`..${sep}`) && !isAbsolute(inside)) {
       throw new ExtError('PKG_OPTIONS', `the package ${o.output} would be written inside the tree it packages`, 'write it outside the --launch directory, or a second run would package the first');
     }
     items = walkTree(o.launch, { dereference: o.dereference });
