@@ -80,7 +80,10 @@ function classify(err: NodeJS.ErrnoException & { reason?: string }, conn: PeerCo
       'start the chaincode server with its TLS key and certificate, or set "tls_required": false');
   }
   if (stage === 'tls') {
-    return new ExtError('DIAL_TLS_HANDSHAKE', `TLS handshake with ${addr} failed: ${code || err.message}`, 'check the server\'s TLS settings against connection.json (EXTBUILDER_DEBUG=1 adds detail)');
+    return new ExtError('DIAL_TLS_HANDSHAKE', `TLS handshake with ${addr} failed: ${code || err.message}`,
+      /HANDSHAKE_FAILURE|alert number 40/i.test(alert) && !(conn.tls && conn.tls.client)
+        ? 'the server may require a client certificate: set "client_auth_required": true and splice the peer\'s pair (tls.client_cert_file, tls.client_key_file)'
+        : 'compare the server\'s TLS settings (protocol versions, key type) with what the peer offers: TLS 1.2 or 1.3 with root_cert as the only CA');
   }
   return new ExtError('DIAL_FAILED', `connection to ${addr} failed during ${stage}: ${code || err.message}`, 'check that the address is the chaincode server\'s');
 }
