@@ -216,3 +216,14 @@ test('without --fs-path, the durable builds are found at core.yaml\'s peer.fileS
   assert.equal(r.status, 0, r.stdout + r.stderr);
   line({ lines: r.stdout.trim().split('\n') }, 'ok', /build mycc_1\.0-0123abcd: builder extbuilder/);
 });
+
+test('--json: the same findings for machines', () => {
+  const s = install({ vmEndpoint: 'unix:///var/run/docker.sock' });
+  const r = spawnSync(process.execPath, [EXTBUILDER, 'doctor', '--builder', s.builder, '--core-yaml', s.coreYaml, '--json'], { env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const report = JSON.parse(r.stdout) as { ok: boolean; findings: { verdict: string; what: string; fix?: string }[] };
+  assert.equal(report.ok, true);
+  const vm = report.findings.find((f) => f.what.startsWith('vm.endpoint'))!;
+  assert.equal(vm.verdict, 'warn');
+  assert.match(vm.fix!, /docker build is disabled/);
+});
