@@ -322,6 +322,14 @@ test(`${MUSL}: detect, build, release and --version in a musl-only chroot, insta
     const bad = phase('build', ctx.src, ctx.metadata, ctx.bld);
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /^extbuilder build: CONN_BOOLEAN: [^\n]*\n$/);
+
+    // The musl build installs itself from inside the musl system (an init container's job), and the copy runs.
+    const copy = join(root, 'opt', 'copy');
+    const inst = chroot([inRoot(join(builder, 'bin', 'extbuilder')), 'install', inRoot(copy)]);
+    assert.equal(inst.status, 0, inst.stderr);
+    assert.match(inst.stdout, /^installed linux-x64-musl in \/opt\/copy$/m);
+    const again = chroot([inRoot(join(copy, 'bin', 'detect')), inRoot(ctx.src), inRoot(ctx.metadata)]);
+    assert.equal(again.status, 0, again.stderr);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
