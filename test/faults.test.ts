@@ -84,6 +84,52 @@ test('build killed at random points: release either refuses the output or releas
   assert.ok(outcomes.has('killed'), `outcomes: ${[...outcomes]}`);
 });
 
+/** Processes whose command line holds `token`. */
+function processesWith(token: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+      if (cmd.includes(token)) found.push(`${pid}: ${cmd}`);
+    } catch { /* gone */ }
+  }
+  return found;
+}
+
+test('run under SIGTERM or SIGKILL at random points leaves no process behind', { timeout: 300_000 }, async (t) => {
+  const ctx = createBuildContext(dir, 'run:1');
+  // The chaincode: sleep with a unique duration, so its processes can be found by command line.
+  writeFileSync(join(ctx.src, 'launch.json'), JSON.stringify({ command: './cc.sh' }));
+  writeFileSync(join(ctx.src, 'cc.sh'), '#!/bin/sh\nsleep "$CC_TOKEN" &\nexec sleep "$CC_TOKEN"\n', { mode: 0o755 });
+  writePeerMetadata(ctx, '{"type":"ccaas","label":"run"}');
+  const b = runSync('build', [ctx.src, ctx.metadata, ctx.bld]);
+  if (b.code !== 0) { t.skip(`launch mode is not in this build: ${b.stderr.trim()}`); return; }
+
+  const plan = fc.sample(fc.tuple(fc.constantFrom<NodeJS.Signals>('SIGTERM', 'SIGKILL'), fc.integer({ min: 0, max: 400 })), { seed: SEED, numRuns: 8 });
+  let running = 0;
+  for (const [i, [signal, delay]] of plan.entries()) {
+    const token = `3600.${process.pid}${i}7`;
+    const runDir = join(dir, `rundir-${i}`);
+    mkdirSync(runDir, { mode: 0o700 });
+    writeFileSync(join(runDir, 'chaincode.json'), JSON.stringify({ chaincode_id: 'run:1', peer_address: '127.0.0.1:7052', client_cert: '', client_key: '', root_cert: '', mspid: 'Org1MSP' }));
+    const child = spawn(join(REPO, 'bin', 'run'), [ctx.bld, runDir], { env: { ...env, CC_TOKEN: token }, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr.resume();
+    const closed = new Promise<void>((res) => child.on('close', () => res()));
+    await new Promise((res) => setTimeout(res, delay));
+    if (processesWith(token).length) running++;
+    child.kill(signal);
+    await closed;
+    // The peer waits 5 s after SIGTERM before SIGKILL; allow that and a little more for the watchdog.
+    let left = processesWith(token);
+    for (let waited = 0; left.length && waited < 7000; waited += 100) {
+      await new Promise((res) => setTimeout(res, 100));
+      left = processesWith(token);
+    }
+    assert.deepEqual(left, [], `${signal} after ${delay} ms left processes behind`);
+  }
+  assert.ok(running >= 3, `the chaincode was running at only ${running} of the kills`);
+});
+
 /** Mounts a tmpfs of `size` on a new directory; undefined when this sandbox does not allow it. */
 function smallDisk(size: string): string | undefined {
   const mnt = join(dir, `disk-${Date.now()}`);
