@@ -86,9 +86,24 @@ function parseArgs(argv: string[]): { targets: Target[]; out: string } {
   return { targets, out };
 }
 
+/** Names every missing tool at once, with the Debian package that has it, before anything is downloaded. */
+function checkTools(targets: Target[]): void {
+  const need = new Map<string, string>([['tar', 'tar'], ['du', 'coreutils']]);
+  for (const t of targets) {
+    need.set(t.strip, t.arch === 'x64' ? 'binutils' : 'binutils-aarch64-linux-gnu');
+    if (t.libc === 'musl' || t.arch === 'arm64') { need.set('apt-get', 'apt'); need.set('dpkg-deb', 'dpkg'); }
+  }
+  const missing = [...need].filter(([cmd]) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', cmd], { stdio: 'ignore' }).status !== 0);
+  if (missing.length > 0) {
+    throw new Error(`missing tools: ${missing.map(([c, p]) => `${c} (apt-get install ${p})`).join(', ')}`);
+  }
+  if (!existsSync(postject)) throw new Error(`${postject} is missing: run npm ci`);
+}
+
 /** Builds `targets` into `out` from the bundle (dist/extbuilder.cjs unless given). */
 export function buildBinaries(targets: Target[], out: string, bundlePath: string = bundle): void {
   if (!existsSync(bundlePath)) throw new Error(`${bundlePath} is missing: run npm run build first`);
+  checkTools(targets);
   mkdirSync(out, { recursive: true });
   const work = mkdtempSync(join(tmpdir(), 'extbuilder-binaries-'));
   const executables = new Map<Arch, Executable>();
