@@ -254,3 +254,13 @@ test('a durable build that exists is reused: detect, build and release are skipp
   assert.equal(report.steps[1]!.verdict, 'warn');
   assert.match(report.steps[1]!.details[0]!, /runs no detect, build or release; delete it and restart the peer to rebuild/);
 });
+
+test('a detect script with CRLF after a clean #! line: it starts, fails, and simulate names the CRLF', async () => {
+  const b = brokenBuilder('#!/bin/sh\ntrue\r\n', 0o755);
+  try {
+    const line = failure(await simulate('plain', ['--builder', b]));
+    assert.match(line, /SIM_PHASE_EXEC: the peer runs .*bin\/detect but it exits \d+, so it counts as "not detected": bin\/detect has CRLF line endings: the shell reads every \\r as part of a command/);
+  } finally {
+    rmSync(b, { recursive: true, force: true });
+  }
+});

@@ -114,9 +114,11 @@ export async function simulate(i: SimulateInputs): Promise<SimulateReport> {
         if (f.verdict !== 'ok') s.details.push(`${f.verdict}: ${f.what} (${f.fix})`);
       }
     }
-    if (r.execError) {
-      const cause = s.details.find((d) => d.startsWith('fail: '))?.slice(6) ?? r.execError;
-      throw new ExtError('SIM_PHASE_EXEC', `the peer cannot execute ${join(i.builderDir, 'bin', name)} (${r.execError})${name === 'detect' ? ', so it counts as "not detected"' : ''}: ${cause}`,
+    const broken = s.details.find((d) => d.startsWith('fail: '))?.slice(6);
+    if (r.execError || broken) {
+      // Also when it ran: a script with CRLF inside starts, then fails on its first command.
+      const how = r.execError ? `cannot execute ${join(i.builderDir, 'bin', name)} (${r.execError})` : `runs ${join(i.builderDir, 'bin', name)} but it exits ${r.code ?? r.signal}`;
+      throw new ExtError('SIM_PHASE_EXEC', `the peer ${how}${name === 'detect' ? ', so it counts as "not detected"' : ''}: ${broken ?? r.execError}`,
         'fix the builder installation (extbuilder doctor --builder DIR checks it)');
     }
     return r;
