@@ -44,7 +44,7 @@ function options(argv: Record<string, unknown>): PackageOptions {
     launch: typeof argv.launch === 'string' ? argv.launch : undefined,
     dereference: argv.dereference === true,
     indexes: typeof argv.indexes === 'string' ? argv.indexes : undefined,
-    envFile: typeof argv['env-file'] === 'string' ? argv['env-file'] : undefined,
+    envFile: typeof argv['env-out'] === 'string' ? argv['env-out'] : undefined,
   };
 }
 
@@ -85,9 +85,9 @@ export const packageCommand: CliCommand = {
     .option('indexes', { type: 'string', describe: 'CouchDB indexes: a directory of indexes/*.json and collections/<c>/indexes/*.json, or of *.json' })
     .option('type', { type: 'string', default: 'external', describe: 'metadata.json type' })
     .option('output', { alias: 'o', type: 'string', describe: 'the package file to write (default <label>.tar.gz)' })
-    // Node 20 itself reads any --env-file in argv, even after the script (and exits if the file is missing),
-    // so `node bin/extbuilder` there needs the --env-out spelling; the standalone binaries take both.
-    .option('env-file', { alias: 'env-out', type: 'string', describe: 'also write CHAINCODE_ID (and CHAINCODE_SERVER_ADDRESS) to this file (--env-out on Node 20)' })
+    // Node itself (20 and 24, the standalone binaries too) reads any --env-file in argv, even after the
+    // script, and exits if the file does not exist yet: so the option is --env-out, --env-file an alias.
+    .option('env-out', { alias: 'env-file', type: 'string', describe: 'also write CHAINCODE_ID (and CHAINCODE_SERVER_ADDRESS) to this file' })
     .option('json', { type: 'boolean', default: false, describe: 'print a JSON object instead of the package ID' }),
   async handler(argv, env) {
     const log = createLogger({ phase: 'package', debug: env.EXTBUILDER_DEBUG === '1' });
