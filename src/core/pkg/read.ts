@@ -1,4 +1,5 @@
-// Reads an install package as the peer does, in one streaming pass with constant memory: the file is
+// Reads an install package as the peer does, in one streaming pass (memory holds the entry list and the
+// small files, never the data): the file is
 // hashed (the package ID), gunzipped and its tar entries checked with the peer's parse rules; the
 // code.tar.gz inside is scanned with install's rules (gzip, tar, Untar's path and type rules).
 //
