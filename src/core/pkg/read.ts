@@ -1,7 +1,7 @@
-// Reads an install package as the peer does, in one streaming pass (memory holds the entry list and the
-// small files, never the data): the file is
-// hashed (the package ID), gunzipped and its tar entries checked with the peer's parse rules; the
-// code.tar.gz inside is scanned with install's rules (gzip, tar, Untar's path and type rules).
+// Reads an install package as the peer does, in one streaming pass: the file is hashed (the package
+// ID), gunzipped and its tar entries checked with the peer's parse rules; the code.tar.gz inside is
+// scanned with install's rules (gzip, tar, Untar's path and type rules). Memory holds the entry list
+// and the small files builders read, never the data.
 //
 // API (used by `inspect` and `simulate`):
 //   readPackage(file, { code?: boolean }) -> PackageReport
