@@ -51,7 +51,7 @@ function jsonReport(r: Inspection, warnings: { code: string; message: string }[]
   return {
     ok: !r.error,
     file: p.file, size: p.size, sha256: p.sha256, package_id: p.id ?? null, label: p.label ?? null, type: r.type ?? null,
-    entries: p.entries,
+    entries: p.entries.map((e) => ({ name: e.name, type: typeName(e.type), size: e.size })),
     metadata: p.metadata ?? null,
     mode: r.source?.mode ?? null,
     connection: r.source?.connection ?? null,
