@@ -129,3 +129,21 @@ test('inspect describes a launch package: command, workdir, indexes, modes', () 
   assert.match(text, /^command +"bin\/chaincode" "--peer-address" "\{\{\.peer_address\}\}"/m);
   assert.match(text, /^  -rwxr-xr-x +\d+  bin\/chaincode$/m);
 });
+
+test('a code.tar.gz made by git archive carries a pax global header, which the peer refuses (type 103)', () => {
+  const dir = tempDir('extbuilder-git-');
+  const repo = join(dir, 'repo');
+  mkdirSync(repo);
+  writeFileSync(join(repo, 'connection.json'), '{"address": "a.example.com:1"}');
+  const git = (...args: string[]) => execFileSync('git', ['-c', 'user.email=t@example.com', '-c', 'user.name=t', '-c', 'init.defaultBranch=main', ...args], { cwd: repo });
+  git('init', '-q');
+  git('add', '.');
+  git('commit', '-qm', 'cc');
+  git('archive', '--format=tar.gz', '-o', join(dir, 'code.tar.gz'), 'HEAD');
+  writeFileSync(join(dir, 'metadata.json'), '{"type":"ccaas","label":"g_1"}');
+  execFileSync('tar', ['-czf', join(dir, 'pkg.tar.gz'), '-C', dir, 'metadata.json', 'code.tar.gz']);
+  assert.equal(run(['id', join(dir, 'pkg.tar.gz')]).status, 0);
+  const r = run(['inspect', join(dir, 'pkg.tar.gz')]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /^extbuilder inspect: PKG_CODE_ENTRY_TYPE: .*pax global header.*'103'/m);
+});
