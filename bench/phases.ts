@@ -1,7 +1,7 @@
 // The peer-phase rows: detect (foreign and claimed), build (service, TLS splice) and release, run as the
 // peer runs them, for each builder next to the bare runtime it starts on.
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCA } from '../src/peer/pki.js';
 import { createBuildContext, peerEnvironment, stageSourceDir, writePeerMetadata, type BuildContext } from '../src/peer/invoke.js';
@@ -18,7 +18,7 @@ export interface Builder {
   isFloor?: boolean;
 }
 
-const PHASES = ['detect', 'build', 'release'] as const;
+const PHASES = ['detect', 'build', 'release', 'run'] as const;
 
 /** A builder dir whose bin/<phase> files are one program: a link to `target`, or a script with `text`. */
 export function makeBuilderDir(root: string, name: string, program: { link: string } | { script: string }): string {
@@ -103,7 +103,18 @@ export async function phaseRows(root: string, builders: Builder[]): Promise<Phas
       prepare: () => cmd(b, phase, args()),
     })),
   });
+  // run: a launch-mode build whose chaincode is `true` (exits at once): invocation to chaincode exit.
+  const launchPkg = staged(root, 'launch:1', { 'launch.json': JSON.stringify({ command: 'true' }) }, { type: 'ccaas', label: 'launch' });
+  const launchBld = freshDir(runs);
+  const lb = spawnSync(join(builders[0]!.dir, 'bin', 'build'), [launchPkg.src, launchPkg.metadata, launchBld], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const runRows: PhaseRow[] = [];
+  if (lb.status === 0) {
+    const runDir = freshDir(runs);
+    writeFileSync(join(runDir, 'chaincode.json'), JSON.stringify(CHAINCODE_JSON));
+    runRows.push(row('run (chaincode: true)', 'run', () => [launchBld, runDir]));
+  }
   return [
+    ...runRows,
     row('detect (foreign package)', 'detect', () => [foreign.src, foreign.metadata], 1),
     row('detect (claimed)', 'detect', () => [plain.src, plain.metadata]),
     row('build (service)', 'build', () => [plain.src, plain.metadata, freshDir(runs)]),
@@ -114,6 +125,74 @@ export async function phaseRows(root: string, builders: Builder[]): Promise<Phas
       contenders: builders.map((b) => ({ label: b.label, prepare: () => cmd(b, 'release', [built.get(b.label)!, freshDir(runs)]) })),
     },
   ];
+}
+
+/** chaincode.json as the peer writes it, without TLS. */
+export const CHAINCODE_JSON = { chaincode_id: 'launch:1', peer_address: '127.0.0.1:7052', client_cert: '', client_key: '', root_cert: '', mspid: 'Org1MSP' };
+
+/**
+ * Resident memory that run leaves while the chaincode runs: the RSS of every process started for the
+ * run other than the chaincode itself (a `sleep` with a unique duration), in KiB.
+ */
+export async function memoryLeftByRun(b: Builder, launchBld: string, runDir: string, env: Record<string, string>): Promise<number | string> {
+  const token = `3600.${process.pid}${Math.floor(Math.random() * 1e6)}`;
+  const child = spawn(join(b.dir, 'bin', 'run'), [launchBld, runDir], { env: { ...env, CC_TOKEN: token }, stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr.resume();
+  try {
+    for (let waited = 0; waited < 10_000; waited += 50) {
+      const procs = descendants(child.pid!);
+      const cc = procs.filter((p) => p.cmd.includes(token));
+      if (cc.length) {
+        await new Promise((r) => setTimeout(r, 300));
+        return descendants(child.pid!).filter((p) => !p.cmd.includes(token)).reduce((sum, p) => sum + p.rssKiB, 0);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return 'the chaincode did not start';
+  } finally {
+    // The run process (or the chaincode exec'd in its place) and its group.
+    try { process.kill(child.pid!, 'SIGTERM'); } catch { /* gone */ }
+    await new Promise((r) => child.on('close', r));
+  }
+}
+
+interface Proc { pid: number; ppid: number; cmd: string; rssKiB: number }
+
+/** `pid` and its descendants, from /proc. */
+function descendants(pid: number): Proc[] {
+  const all: Proc[] = [];
+  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const status = readFileSync(`/proc/${name}/status`, 'utf8');
+      all.push({
+        pid: Number(name),
+        ppid: Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]),
+        rssKiB: Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0),
+        cmd: readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' '),
+      });
+    } catch { /* exited meanwhile */ }
+  }
+  const out: Proc[] = [];
+  const queue = [pid];
+  while (queue.length) {
+    const p = queue.shift()!;
+    const proc = all.find((x) => x.pid === p);
+    if (proc) out.push(proc);
+    queue.push(...all.filter((x) => x.ppid === p).map((x) => x.pid));
+  }
+  return out;
+}
+
+/** A launch-mode build whose chaincode sleeps with the duration in $CC_TOKEN; undefined without launch mode. */
+export function sleepingChaincode(root: string, builder: Builder, env: Record<string, string>): { bld: string; runDir: string } | undefined {
+  const pkg = staged(root, 'sleep:1', { 'launch.json': JSON.stringify({ command: './cc.sh' }), 'cc.sh': '#!/bin/sh\nexec sleep "$CC_TOKEN"\n' }, { type: 'ccaas', label: 'sleep' });
+  chmodSync(join(pkg.src, 'cc.sh'), 0o755);
+  const bld = freshDir(root);
+  const r = spawnSync(join(builder.dir, 'bin', 'build'), [pkg.src, pkg.metadata, bld], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) return undefined;
+  const runDir = freshDir(root);
+  writeFileSync(join(runDir, 'chaincode.json'), JSON.stringify(CHAINCODE_JSON));
+  return { bld, runDir };
 }
 
 /** True when jq is on PATH (the reference builder needs it). */

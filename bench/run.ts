@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measure, stats, type Sample } from './measure.js';
-import { haveJq, makeBuilderDir, phaseRows, seaBinary, type Builder } from './phases.js';
+import { haveJq, makeBuilderDir, memoryLeftByRun, phaseRows, seaBinary, sleepingChaincode, type Builder } from './phases.js';
+import { peerEnvironment } from '../src/peer/invoke.js';
 import { makeSeaFloor } from './sea-floor.js';
 import { treeRows, type TreeRow } from './trees.js';
 
@@ -120,6 +121,24 @@ async function main(): Promise<void> {
       say();
       say(`Headline (extbuilder by Node against the node floor): ${headline.join('; ')}.`);
       say();
+
+      const sleeper = sleepingChaincode(join(root, 'runs'), builders[0]!, peerEnvironment(process.env));
+      if (sleeper) {
+        say('### Memory run leaves while the chaincode runs');
+        say();
+        say('RSS of every process started for the run except the chaincode itself (a `sleep`), measured once the');
+        say('chaincode is up. Goal: none beyond the chaincode\'s own.');
+        say();
+        say('| builder | resident memory besides the chaincode |');
+        say('|---|---|');
+        for (const b of builders.filter((x) => !x.isFloor)) {
+          const kib = await memoryLeftByRun(b, sleeper.bld, sleeper.runDir, peerEnvironment(process.env));
+          say(`| ${b.label} | ${typeof kib === 'string' ? kib : kib === 0 ? 'none (run replaced itself with the chaincode)' : `${(kib / 1024).toFixed(1)} MB (a supervisor stays)`} |`);
+        }
+        say();
+      } else {
+        notes.push('Launch mode does not work in this build: the run rows are left out.');
+      }
     }
 
     if (o.only.has('trees')) {

@@ -58,8 +58,9 @@ export async function treeRows(repo: string, root: string, o: { quick: boolean; 
   const rows: TreeRow[] = [];
   const ext = join(repo, 'bin', 'extbuilder');
 
-  const havePackage = cli(repo, ['package', '--help']).ok;
-  const haveId = cli(repo, ['id', '--help']).ok;
+  const help = spawnSync(join(repo, 'bin', 'extbuilder'), ['--help'], { encoding: 'utf8' }).stdout ?? '';
+  const havePackage = /extbuilder package\b/.test(help);
+  const haveId = /extbuilder id\b/.test(help);
   if (havePackage) {
     const outOurs = freshOut(root);
     const outRef = freshOut(root);
