@@ -288,6 +288,8 @@ function supervise(l: LaunchCommand, log: Logger): Promise<number> {
     child.on('error', (err) => log.debug(`chaincode process: ${err.message}`));
     log.info(startLine(l, pgid));
 
+    // A peer that stopped reading (its scanner gave up) must not take the chaincode down with run.
+    process.stderr.on('error', () => undefined);
     const write = (line: string) => process.stderr.write(line + '\n');
     for (const s of [child.stdout, child.stderr]) {
       const capper = new LineCapper(MAX_CHAINCODE_LINE, write);
