@@ -253,6 +253,10 @@ test('a durable build that exists is reused: detect, build and release are skipp
   assert.deepEqual(report.steps.map((s) => s.name), ['package', 'cached', 'read', 'connect']);
   assert.equal(report.steps[1]!.verdict, 'warn');
   assert.match(report.steps[1]!.details[0]!, /runs no detect, build or release; delete it and restart the peer to rebuild/);
+  // The same durable build seen by a peer whose builder has another name, then with build-info.json gone.
+  assert.match(failure(await simulate('plain', ['--fs-path', fsPath, '--name', 'renamed'])), /SIM_DURABLE_BROKEN: chaincode 'plain_1\.0:[0-9a-f]{64}' was already built with builder "extbuilder", but that builder is no longer available/);
+  rmSync(join(fsPath, 'externalbuilder', 'builds', pkgs.plain!.id.replace(':', '-'), 'build-info.json'));
+  assert.match(failure(await simulate('plain', ['--fs-path', fsPath])), /SIM_DURABLE_BROKEN: could not read '.*build-info\.json' for build info \(ENOENT\)/);
 });
 
 test('a detect script with CRLF after a clean #! line: it starts, fails, and simulate names the CRLF', async () => {

@@ -2,14 +2,14 @@
 // fails and why: parse, extract, detect/build/release, durable copy and release read, then dial the
 // chaincode server (service mode) or run it and wait for it to register (launch mode), then --invoke.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { ExtError, formatError } from '../core/errors.js';
 import { extractCode, readPackage } from '../core/pkg/read.js';
 import { dialChaincode, expectedServerName } from '../peer/dial.js';
-import { CopyRefused, durablePaths, MalformedChaincodeInfo, persistBuild, readRelease, type PeerConnection, type PeerVersion } from '../peer/durable.js';
+import { BUILD_INFO, CopyRefused, durablePaths, MalformedChaincodeInfo, persistBuild, readRelease, type PeerConnection, type PeerVersion } from '../peer/durable.js';
 import type { PeerSession } from '../peer/handler.js';
 import { createBuildContext, invokePhase, peerEnvironment, writePeerMetadata, type PhaseRun } from '../peer/invoke.js';
 import { listenPeer, type PeerListener } from '../peer/listen.js';
@@ -148,6 +148,16 @@ export async function simulate(i: SimulateInputs): Promise<SimulateReport> {
     if (existsSync(durable.dir)) {
       // The peer never rebuilds a package whose durable build exists.
       await step('cached', async (s) => {
+        let builder: unknown;
+        try {
+          builder = (JSON.parse(readFileSync(join(durable.dir, BUILD_INFO), 'utf8')) as { builder_name?: unknown }).builder_name;
+        } catch (err) {
+          throw new ExtError('SIM_DURABLE_BROKEN', `could not read '${join(durable.dir, BUILD_INFO)}' for build info (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): every Build of this package fails`, `delete ${durable.dir} and restart the peer`);
+        }
+        if (builder !== i.builderName) {
+          throw new ExtError('SIM_DURABLE_BROKEN', `chaincode '${id}' was already built with builder ${JSON.stringify(builder)}, but that builder is no longer available (this simulation's builder is ${i.builderName})`,
+            `give --name ${String(builder)} if that is this builder, or delete ${durable.dir} and restart the peer`);
+        }
         s.verdict = 'warn';
         s.details.push(`the peer reuses ${durable.dir} and runs no detect, build or release; delete it and restart the peer to rebuild`);
         return 'durable build exists: detect, build and release skipped, as the peer skips them';

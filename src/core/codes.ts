@@ -8,6 +8,7 @@ export const ERROR_CODES = {
   SIM_DETECT_DECLINED: 'simulate: the builder\'s detect did not claim the package (the peer would fall back to Docker)',
   SIM_PHASE_EXEC: 'simulate: a builder phase could not be executed (missing file, no exec bit, CRLF or missing interpreter, wrong architecture)',
   SIM_PHASE_FAILED: 'simulate: build or release exited non-zero (the peer shows only "exit status N")',
+  SIM_DURABLE_BROKEN: 'simulate: the durable build exists but the peer cannot use it (no build-info.json, or built by a builder no longer configured)',
   SIM_DURABLE_COPY: 'simulate: the peer\'s copy of the release or build output would fail (an absolute or escaping symlink, a special file)',
   SIM_CONNECTION_MALFORMED: 'simulate: the released connection.json is refused by the peer at launch (malformed chaincode info)',
   SIM_LAUNCH: 'simulate: run exited, failed to start, or its chaincode never registered',
