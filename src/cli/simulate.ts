@@ -8,11 +8,10 @@ import { join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { ExtError, formatError } from '../core/errors.js';
 import { extractCode, readPackage } from '../core/pkg/read.js';
-import { dialChaincode, expectedServerName } from '../peer/dial.js';
 import { BUILD_INFO, CopyRefused, durablePaths, MalformedChaincodeInfo, persistBuild, readRelease, type PeerConnection, type PeerVersion } from '../peer/durable.js';
 import type { PeerSession } from '../peer/handler.js';
 import { createBuildContext, invokePhase, peerEnvironment, writePeerMetadata, type PhaseRun } from '../peer/invoke.js';
-import { listenPeer, type PeerListener } from '../peer/listen.js';
+import type { PeerListener } from '../peer/listen.js';
 import type { CliCommand } from './commands.js';
 import { checkExecutable, findEntry, ownBuilderDir, peerVersionOf, readCoreYaml } from './doctor.js';
 import { formatStep, stepError, type Step } from './report.js';
@@ -71,7 +70,8 @@ function durationText(ns: number): string {
 
 function tlsText(c: PeerConnection): string {
   if (!c.tls) return 'tls off';
-  return `tls ${c.tls.client ? 'mutual' : 'on'}, server name ${expectedServerName(c)}${c.tls.serverNameOverride ? ' (domain)' : ''}`;
+  const name = c.tls.serverNameOverride ?? c.address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  return `tls ${c.tls.client ? 'mutual' : 'on'}, server name ${name}${c.tls.serverNameOverride ? ' (domain)' : ''}`;
 }
 
 class StepFailure extends Error {}
@@ -236,6 +236,8 @@ export async function simulate(i: SimulateInputs): Promise<SimulateReport> {
     if (view.connection) {
       const conn = view.connection;
       await step('connect', async () => {
+        // gRPC and the protos load only here: the other CLI commands start without them.
+        const { dialChaincode } = await import('../peer/dial.js');
         const d = await dialChaincode(conn, { packageId: id, registerTimeoutMs: i.registerTimeoutMs });
         cleanups.unshift(() => d.close());
         session = d.session;
@@ -246,6 +248,7 @@ export async function simulate(i: SimulateInputs): Promise<SimulateReport> {
       let run: ChildProcess;
       let exited: Promise<RunExit>;
       await step('launch', async (s) => {
+        const { listenPeer } = await import('../peer/listen.js');
         listener = await listenPeer({ tls: i.peerTls !== false, session: { expectedChaincodeId: id } });
         cleanups.unshift(() => listener!.close());
         const runDir = mkdtempSync(join(tmp, 'fabric-run'));
