@@ -1,7 +1,7 @@
 // The peer after release, re-enacted (contract sections 5 and 7): build-info.json and the copy of
 // release/ and bld/ into the durable build dir, then release/ read back the way the peer reads it.
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { sanitizePackageId } from './invoke.js';
 
 /** What the peer writes next to the copies: the name of the builder that claimed the package. */
@@ -261,10 +261,4 @@ export function readRelease(releaseDir: string, version: PeerVersion): ReleaseVi
   view.connectionPath = connectionPath;
   view.connection = parsePeerConnection(readFileSync(connectionPath, 'utf8'), version);
   return view;
-}
-
-/** For messages: a path relative to where the user is, when shorter. */
-export function shortPath(p: string): string {
-  const r = relative(process.cwd(), p);
-  return r && !r.startsWith('..') && r.length < p.length ? r : p;
 }
