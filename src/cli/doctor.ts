@@ -96,7 +96,9 @@ export function checkExecutable(file: string, label: string, pathEnv: string | u
     if (firstLine.endsWith('\r')) {
       return [fail(`${label} has CRLF line endings: the kernel looks for the interpreter ${JSON.stringify(firstLine.slice(2).trim() + '\r')}`, `convert it to LF line endings (dos2unix ${file}; in git: * text eol=lf)`)];
     }
-    const [interp, arg] = firstLine.slice(2).trim().split(/\s+/);
+    const parts = firstLine.slice(2).trim().split(/\s+/);
+    const interp = parts[0];
+    const arg = parts[1] === '-S' ? parts[2] : parts[1]; // env -S splits the rest into arguments
     if (!interp || !existsSync(interp)) {
       return [fail(`${label} needs the interpreter ${interp ?? '(none)'}, which this system lacks`, interp?.endsWith('bash') ? 'use #!/bin/sh with POSIX syntax (Alpine-based peer images up to 2.4 have no bash), or install bash' : 'install it, or change the #! line')];
     }
