@@ -67,8 +67,11 @@ export interface ServiceResult {
   tls: TlsSummary;
 }
 
-/** From the packaged connection.json to the validated one the peer will read. */
-export function prepareConnection(raw: unknown, config: Config, log: Logger): ServiceResult {
+/**
+ * Checks on connection.json as packaged, before any template is rendered: shared by build and by
+ * package/inspect, which cannot render.
+ */
+export function checkPackagedForm(raw: unknown, log: Logger): Record<string, unknown> {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ExtError('CONN_NOT_OBJECT', `connection.json is ${describe(raw)}, not a JSON object`, 'write {"address": "host:port", "dial_timeout": "10s"}');
   }
@@ -79,6 +82,16 @@ export function prepareConnection(raw: unknown, config: Config, log: Logger): Se
   if (typeof packaged.client_key === 'string' && packaged.client_key.includes('PRIVATE KEY')) {
     log.warn('CONN_CLIENT_KEY_IN_PACKAGE', 'connection.json in the package carries a client_key', 'leave client_key empty and set tls.client_key_file in each peer\'s builder config, so no key travels with the package');
   }
+  return packaged;
+}
+
+/** From the packaged connection.json to the validated one the peer will read. */
+export function prepareConnection(raw: unknown, config: Config, log: Logger): ServiceResult {
+  return renderAndValidate(checkPackagedForm(raw, log), config, log);
+}
+
+/** The second half of prepareConnection, for callers that ran checkPackagedForm themselves. */
+export function renderAndValidate(packaged: Record<string, unknown>, config: Config, log: Logger): ServiceResult {
   const rendered = spliceTls(renderConnection(packaged, config), config);
   const connection = check(validateConnection, rendered, 'connection.json', 'CONN_UNKNOWN_KEY');
   if (connection.domain !== undefined && connection.client_auth_required !== true) {

@@ -1,12 +1,12 @@
 // build's rules applied where build has not run yet (package, inspect): the peer's builder config is
 // unknown, so {{.key}} templates are checked for syntax only and TLS material left empty is taken as
-// spliced at build. Everything else goes through build's own code (prepareConnection, readLaunch,
+// spliced at build. Everything else goes through build's own code (checkPackagedForm, renderAndValidate, readLaunch,
 // findIndexes), so the rules live in one place.
 import { join } from 'node:path';
 import { detectMode, type Mode } from '../../builder/build.js';
 import { findIndexes } from '../../builder/indexes.js';
 import { readLaunch } from '../../builder/launch.js';
-import { prepareConnection, readConnection } from '../../builder/service.js';
+import { checkPackagedForm, readConnection, renderAndValidate } from '../../builder/service.js';
 import { validateConnection } from '../../generated/validators.js';
 import { type Config, DEFAULT_TYPES } from '../config.js';
 import type { Logger } from '../log.js';
@@ -40,18 +40,13 @@ export interface ConnectionSummary {
   spliced: string[];
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
 /**
  * Checks a connection.json to be packaged. With nothing left to the peer it is exactly build with an
  * empty builder config; otherwise the schema runs on stand-ins for the deferred fields and the TLS
  * checks on the PEM material that is in the package.
  */
 export function checkPackagedConnection(raw: unknown, log: Logger): ConnectionSummary {
-  if (!isObject(raw)) prepareConnection(raw, EMPTY_CONFIG, log); // throws build's CONN_NOT_OBJECT
-  const conn = raw as Record<string, unknown>;
+  const conn = checkPackagedForm(raw, log);
   const templated: string[] = [];
   const spliced: string[] = [];
   const standIn: Record<string, unknown> = { ...conn };
@@ -74,7 +69,7 @@ export function checkPackagedConnection(raw: unknown, log: Logger): ConnectionSu
   const summary = (tls: ConnectionSummary['tls']): ConnectionSummary => ({
     address: String(conn.address ?? ''), dialTimeout: typeof conn.dial_timeout === 'string' ? conn.dial_timeout : undefined, tls, templated, spliced,
   });
-  if (templated.length === 0 && spliced.length === 0) return summary(prepareConnection(conn, EMPTY_CONFIG, log).tls.mode);
+  if (templated.length === 0 && spliced.length === 0) return summary(renderAndValidate(conn, EMPTY_CONFIG, log).tls.mode);
 
   check(validateConnection, standIn, 'connection.json', 'CONN_UNKNOWN_KEY');
   if (tlsOn && typeof conn.root_cert === 'string' && conn.root_cert && !hasPlaceholder(conn.root_cert)) {
@@ -83,10 +78,7 @@ export function checkPackagedConnection(raw: unknown, log: Logger): ConnectionSu
   if (mutual && typeof conn.client_cert === 'string' && conn.client_cert && !hasPlaceholder(conn.client_cert)) {
     parseCertificates(conn.client_cert, 'client_cert in connection.json');
   }
-  if (typeof conn.client_key === 'string' && conn.client_key.includes('PRIVATE KEY')) {
-    parsePrivateKey(conn.client_key, 'client_key in connection.json');
-    log.warn('CONN_CLIENT_KEY_IN_PACKAGE', 'connection.json in the package carries a client_key', 'leave client_key empty and set tls.client_key_file in each peer\'s builder config, so no key travels with the package');
-  }
+  if (typeof conn.client_key === 'string' && conn.client_key.includes('PRIVATE KEY')) parsePrivateKey(conn.client_key, 'client_key in connection.json');
   const left = [templated.length ? `${templated.join(', ')} to its template values` : '', spliced.length ? `${spliced.join(', ')} to its tls.*_file settings` : ''];
   log.warn('PKG_DEFERRED', `connection.json leaves ${left.filter(Boolean).join(' and ')}: each peer's builder config must provide them`,
     'check a peer\'s config with extbuilder simulate --builder DIR before installing');
