@@ -48,6 +48,12 @@ function ratio(s: Sample, floor: Sample | undefined): string {
   return `${(stats(s.ms).median / stats(floor.ms).median).toFixed(2)}x`;
 }
 
+/** Ratio of the fastest runs: what the program costs when nothing else competes for the CPU. */
+function minRatio(s: Sample, floor: Sample | undefined): string {
+  if (!floor || s.failure || floor.failure || s === floor) return '';
+  return `${(stats(s.ms).min / stats(floor.ms).min).toFixed(2)}x`;
+}
+
 function machine(): string {
   const cpu = cpus()[0]?.model ?? 'unknown';
   return [
@@ -98,7 +104,8 @@ async function main(): Promise<void> {
       say();
       say(`Each phase is run as the peer runs it (\`<builder>/bin/<phase>\` exec'd with a pruned environment, 0700 scratch`);
       say(`directories, stdout discarded, stderr read), ${o.runs} times per builder, interleaved. Cells: median wall time from`);
-      say('spawn to exit (min-max), ratio of medians to the floor, peak RSS (GNU time, max of 3 runs). The floors run an empty');
+      say('spawn to exit (min-max), ratio of medians to the floor in bold, ratio of the fastest runs (the least disturbed by');
+      say('other load on the machine), peak RSS (GNU time, max of 3 runs). The floors run an empty');
       say('program the same way: `#!/usr/bin/env node` with no code (node floor) and a standalone executable built from the same');
       say('Node runtime with an empty entry (standalone floor). The shell + jq builder (bench/reference-builder) is compared');
       say('with the node floor. Goal: every extbuilder phase within 1.3x of its floor.');
@@ -112,9 +119,11 @@ async function main(): Promise<void> {
         const byLabel = new Map(samples.map((s) => [s.label, s]));
         const cells = samples.map((s, i) => {
           const b = row.builders[i]!;
-          const r = ratio(s, b.floor ? byLabel.get(b.floor) : undefined);
-          if (b.label === 'extbuilder (node)' && r) headline.push(`${row.name} ${r}`);
-          return `${cell(s)}${r ? ` **${r}**` : ''}, ${mib(s.rssKiB)}`;
+          const floor = b.floor ? byLabel.get(b.floor) : undefined;
+          const r = ratio(s, floor);
+          const m = minRatio(s, floor);
+          if (b.label === 'extbuilder (node)' && r) headline.push(`${row.name} ${r} (fastest runs ${m})`);
+          return `${cell(s)}${r ? ` **${r}** (min ${m})` : ''}, ${mib(s.rssKiB)}`;
         });
         say(`| ${row.name} | ${cells.join(' | ')} |`);
       }
@@ -153,7 +162,7 @@ async function main(): Promise<void> {
         say('|---|---|---|---|---|---|');
         for (const row of rows) {
           const [ours, ref] = await measure(row.contenders, { runs: o.quick ? 2 : 3, warmup: 1, rssRuns: 1 });
-          say(`| ${row.name} | ${cell(ours!)} | ${row.contenders[1]!.label}: ${cell(ref!)} | ${ratio(ours!, ref)} | ${mib(ours!.rssKiB)} | ${mib(ref!.rssKiB)} |`);
+          say(`| ${row.name} | ${cell(ours!)} | ${row.contenders[1]!.label}: ${cell(ref!)} | ${ratio(ours!, ref)} (min ${minRatio(ours!, ref)}) | ${mib(ours!.rssKiB)} | ${mib(ref!.rssKiB)} |`);
         }
         say();
       }
