@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { freePort, startChaincodeServer, type RunningServer } from '../scripts/demo.js';
@@ -90,6 +90,7 @@ before(async () => {
     pkg('plaintotls', at(tlsPort)),
     pkg('tlstoplain', [...at(plainPort), '--tls']),
     pkg('silent', ['--address', `127.0.0.1:${silentPort}`, '--dial-timeout', '300ms']),
+    pkg('silentlong', ['--address', `127.0.0.1:${silentPort}`, '--dial-timeout', '60s']),
   ]);
   servers.push(...await Promise.all([
     startChaincodeServer({ chaincodeId: pkgs.plain!.id, dir, port: plainPort }),
@@ -267,4 +268,22 @@ test('a detect script with CRLF after a clean #! line: it starts, fails, and sim
   } finally {
     rmSync(b, { recursive: true, force: true });
   }
+});
+
+test('SIGINT during a step: the step fails as interrupted, cleanup runs, exit 130', async () => {
+  const before = silentSockets.length;
+  const child = spawn(EXTBUILDER, ['simulate', pkgs.silentlong!.file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  // The connect step is under way once the silent server has the connection.
+  while (silentSockets.length === before) await new Promise((r) => setTimeout(r, 20));
+  child.kill('SIGINT');
+  assert.equal(await closed, 130, stdout + stderr);
+  assert.match(stdout, /connect\s+FAIL .*SIM_INTERRUPTED/);
+  assert.match(stderr, /extbuilder simulate: SIM_INTERRUPTED: interrupted by a signal/);
+  const fsPath = /(\/\S+\/extbuilder-simulate-[^/]+)\/externalbuilder/.exec(stdout)?.[1];
+  assert.ok(fsPath && !existsSync(fsPath), 'the temporary fileSystemPath is removed');
 });

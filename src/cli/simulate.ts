@@ -36,6 +36,8 @@ export interface SimulateInputs {
   registerTimeoutMs?: number;
   /** Called as each step completes, for live output. */
   onStep?: (n: number, step: Step) => void;
+  /** Interrupts the step in progress; the cleanup (stop run, remove scratch dirs) still runs. */
+  abort?: AbortSignal;
 }
 
 export interface SimulateReport {
@@ -84,12 +86,18 @@ export async function simulate(i: SimulateInputs): Promise<SimulateReport> {
   const cleanups: (() => Promise<void> | void)[] = [];
   if (!i.fsPath && !i.keep) cleanups.push(() => rmSync(fsPath, { recursive: true, force: true }));
 
+  const interrupted = new Promise<never>((_, reject) => {
+    const stop = (): void => reject(new ExtError('SIM_INTERRUPTED', 'interrupted by a signal', 'run it again'));
+    if (i.abort?.aborted) stop(); else i.abort?.addEventListener('abort', stop, { once: true });
+  });
+  interrupted.catch(() => undefined);
+
   /** Runs one step; a throw marks it failed and ends the simulation. */
   const step = async (name: string, body: (s: Step) => Promise<string>): Promise<void> => {
     const s: Step = { name, verdict: 'ok', ms: 0, summary: '', details: [] };
     const started = Date.now();
     try {
-      s.summary = await body(s);
+      s.summary = await Promise.race([body(s), interrupted]);
     } catch (err) {
       s.verdict = 'fail';
       s.error = stepError(err);
@@ -414,7 +422,13 @@ export const simulateCommand: CliCommand = {
       const out = (line: string): void => { if (!json) process.stdout.write(line + '\n'); };
       const version = peerVersionOf(argv['peer-version']);
       out(`extbuilder simulate: ${packageFile} as a Fabric ${version}.x peer would handle it, builder ${name ?? 'extbuilder'} at ${builderDir}`);
+      // Ctrl-C or a SIGTERM ends the step in progress but still stops run and removes the scratch dirs.
+      const abort = new AbortController();
+      const onSignal = (): void => abort.abort();
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
       const report = await simulate({
+        abort: abort.signal,
         packageFile, builderDir, builderName: name ?? 'extbuilder', propagate, version,
         invokes: invokesOf(argv.invoke), env,
         fsPath: argv['fs-path'] ? resolve(String(argv['fs-path'])) : undefined,
@@ -423,11 +437,13 @@ export const simulateCommand: CliCommand = {
         registerTimeoutMs: Number(argv['register-timeout']) * 1000,
         onStep: (n, s) => { for (const l of formatStep(n, s)) out(l); },
       });
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
       const failed = report.steps.find((s) => s.verdict === 'fail');
       if (json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
       else out(failed ? `simulate: FAIL at ${failed.name}` : `simulate: PASS (${report.steps.length} steps${report.durableDir && argv.keep ? `, durable build kept at ${report.durableDir}` : ''})`);
       if (failed?.error) process.stderr.write(formatError('simulate', new ExtError(failed.error.code as never, failed.error.what, failed.error.fix)) + '\n');
-      return failed ? 1 : 0;
+      return abort.signal.aborted ? 130 : failed ? 1 : 0;
     } catch (err) {
       process.stderr.write(formatError('simulate', err) + '\n');
       return err instanceof ExtError && err.code === 'SIM_USAGE' ? 2 : 1;

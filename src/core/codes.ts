@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   SIM_DURABLE_COPY: 'simulate: the peer\'s copy of the release or build output would fail (an absolute or escaping symlink, a special file)',
   SIM_CONNECTION_MALFORMED: 'simulate: the released connection.json is refused by the peer at launch (malformed chaincode info)',
   SIM_LAUNCH: 'simulate: run exited, failed to start, or its chaincode never registered',
+  SIM_INTERRUPTED: 'simulate was interrupted by SIGINT or SIGTERM (it still stopped run and removed its scratch dirs)',
   SIM_INVOKE: 'simulate: a transaction sent with --invoke returned an error status',
   DIAL_ADDRESS: 'the address in connection.json is not host:port',
   DIAL_REFUSED: 'the chaincode server\'s address refused the connection (nothing listens there)',
