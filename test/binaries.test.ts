@@ -36,6 +36,11 @@ function hasCommand(cmd: string, args: string[] = ['--version']): boolean {
 const GLIBC = 'linux-x64-glibc';
 const MUSL = 'linux-x64-musl';
 
+/** The x64 targets run natively only on an x64 Linux host (arm64 ones run under qemu, below). */
+function notRunnable(target: string): string | false {
+  return notBuilt(target) || (process.platform !== 'linux' || process.arch !== 'x64' ? `${target} runs only on x64 Linux` : false);
+}
+
 // ---- layout and archives, for every target that is built ----
 
 for (const { name } of TARGETS) {
@@ -92,7 +97,7 @@ test(`${GLIBC}.tar.gz is byte-reproducible: rebuilt from a copy of the bundle el
 
 // ---- linux-x64-glibc through its links, as the peer runs it ----
 
-test(`${GLIBC}: extbuilder --version and --help run the CLI inside the single executable`, { skip: notBuilt(GLIBC) }, () => {
+test(`${GLIBC}: extbuilder --version and --help run the CLI inside the single executable`, { skip: notRunnable(GLIBC) }, () => {
   const bin = join(DIST, GLIBC, 'bin', 'extbuilder');
   const version = spawnSync(bin, ['--version'], { encoding: 'utf8', env: {} });
   assert.equal(version.status, 0, version.stderr);
@@ -103,7 +108,7 @@ test(`${GLIBC}: extbuilder --version and --help run the CLI inside the single ex
   assert.match(help.stdout, /--version/);
 });
 
-test(`${GLIBC}: a wrong argument count through bin/build is a usage line and exit 2`, { skip: notBuilt(GLIBC) }, async () => {
+test(`${GLIBC}: a wrong argument count through bin/build is a usage line and exit 2`, { skip: notRunnable(GLIBC) }, async () => {
   const run = await invokePhase(join(DIST, GLIBC), 'build', ['/tmp'], { env: peerEnvironment(process.env) });
   assert.equal(run.code, 2);
   assert.match(run.lines.join('\n'), /^extbuilder build: USAGE: .*build CHAINCODE_SOURCE_DIR CHAINCODE_METADATA_DIR BUILD_OUTPUT_DIR\)?$/);
@@ -206,7 +211,7 @@ function builderCopy(from: string): string {
 
 const caseFiles = readdirSync(join(FIXTURES, 'service', 'cases')).filter((f) => f.endsWith('.json')).sort();
 
-test(`${GLIBC}: every service fixture case gives the same exit codes, stderr lines and files as the bundle under node`, { skip: notBuilt(GLIBC) }, async (t) => {
+test(`${GLIBC}: every service fixture case gives the same exit codes, stderr lines and files as the bundle under node`, { skip: notRunnable(GLIBC) }, async (t) => {
   assert.ok(caseFiles.length >= 10, 'the service fixture cases are there');
   let ok = 0;
   for (const file of caseFiles) {
@@ -220,7 +225,7 @@ test(`${GLIBC}: every service fixture case gives the same exit codes, stderr lin
   assert.ok(ok >= 5, 'several cases reach a successful release');
 });
 
-test(`${GLIBC}: launch mode end to end; run leaves no resident supervisor (the chaincode has run's PID)`, { skip: notBuilt(GLIBC) }, async () => {
+test(`${GLIBC}: launch mode end to end; run leaves no resident supervisor (the chaincode has run's PID)`, { skip: notRunnable(GLIBC) }, async () => {
   const builder = join(DIST, GLIBC);
   const ccId = 'kv_1.0:4844d431f1730dbe5f633ec3dbcc02debe09925731a37942eb65bd19150b9ff1';
   const tmp = tempDir('extbuilder-launch-');
@@ -266,7 +271,7 @@ test(`${GLIBC}: launch mode end to end; run leaves no resident supervisor (the c
 
 // ---- linux-x64-musl in a musl-only chroot ----
 
-const MUSL_SKIP = notBuilt(MUSL)
+const MUSL_SKIP = notRunnable(MUSL)
   || (process.getuid?.() !== 0 && 'chroot needs root')
   || (!which('chroot') && 'chroot is not installed')
   || (!hasCommand('dpkg-deb', ['--version']) && 'dpkg-deb is not installed (Debian only)');
