@@ -1,7 +1,7 @@
 // npm run bench: every row measured side by side in one run, printed as a table and written to
 // bench/RESULTS.md with the machine it ran on. Options: --quick (fewer runs, smaller trees, for a
 // try-out; does not write RESULTS.md), --runs N, --only phases,trees, --no-write.
-import { cpus, freemem, release as kernel, totalmem } from 'node:os';
+import { cpus, freemem, loadavg, release as kernel, totalmem } from 'node:os';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,6 +60,7 @@ function machine(): string {
     `- CPU: ${cpu}, ${cpus().length} cores (nproc), shared with other work while measuring`,
     `- Memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB (${(freemem() / 2 ** 30).toFixed(1)} GiB free at start)`,
     `- Node ${process.version} (the Node builds and the node floor), Linux ${kernel()}`,
+    `- Load average at start: ${loadavg().map((l) => l.toFixed(1)).join(', ')} (1, 5, 15 min; other engineers' work was running)`,
     `- Date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
   ].join('\n');
 }
@@ -168,6 +169,8 @@ async function main(): Promise<void> {
       }
     }
 
+    say(`Load average at the end: ${loadavg().map((l) => l.toFixed(1)).join(', ')}.`);
+    say();
     if (notes.length) {
       say('## Left out');
       say();
