@@ -122,8 +122,12 @@ export function probe(conn: PeerConnection): Promise<ProbeResult> {
     const onError = (err: NodeJS.ErrnoException): void => done(classify(err, conn, stage, serverCert));
     const greet = (s: Socket | TLSSocket, protocol: string): void => {
       stage = 'h2';
-      s.on('data', (chunk: Buffer) => {
-        if (chunk.length >= 4 && chunk[3] === H2_SETTINGS) return done(undefined, { protocol, serverCert, ms: Date.now() - started });
+      let head = Buffer.alloc(0);
+      s.on('data', (data: Buffer) => {
+        head = Buffer.concat([head, data]);
+        if (head.length < 4) return; // a frame header's type is its 4th byte
+        const chunk = head;
+        if (chunk[3] === H2_SETTINGS) return done(undefined, { protocol, serverCert, ms: Date.now() - started });
         if (!conn.tls && chunk[0] === 0x15 && chunk[1] === 0x03) {
           return done(new ExtError('DIAL_EXPECTS_TLS', `${conn.address} answered plaintext with a TLS alert: the server requires TLS`, 'set "tls_required": true and give root_cert (or tls.root_cert_file)'));
         }
@@ -140,18 +144,24 @@ export function probe(conn: PeerConnection): Promise<ProbeResult> {
       if (!conn.tls) return greet(tcp!, 'plaintext');
       stage = 'tls';
       const name = expectedServerName(conn);
-      const t = tlsConnect({
-        socket: tcp!,
-        ca: conn.tls.rootCert,
-        cert: conn.tls.client?.cert,
-        key: conn.tls.client?.key,
-        // SNI carries names only; Go omits it for IP addresses too.
-        servername: isIP(name) ? undefined : name,
-        ALPNProtocols: ['h2'],
-        checkServerIdentity: (_host, cert) => checkServerIdentity(name, cert),
-        // Verified below, once the server's certificate can be named in the message.
-        rejectUnauthorized: false,
-      });
+      let t: TLSSocket;
+      try {
+        t = tlsConnect({
+          socket: tcp!,
+          ca: conn.tls.rootCert,
+          cert: conn.tls.client?.cert,
+          key: conn.tls.client?.key,
+          // SNI carries names only; Go omits it for IP addresses too.
+          servername: isIP(name) ? undefined : name,
+          ALPNProtocols: ['h2'],
+          checkServerIdentity: (_host, cert) => checkServerIdentity(name, cert),
+          // Verified below, once the server's certificate can be named in the message.
+          rejectUnauthorized: false,
+        });
+      } catch (err) {
+        // Unusable PEM in connection.json: the peer fails the same way before it dials.
+        return done(new ExtError('DIAL_TLS_HANDSHAKE', `the TLS material in connection.json cannot be used: ${(err as Error).message}`, 'give root_cert, client_cert and client_key as whole PEM text (extbuilder build checks them)'));
+      }
       sock = t;
       t.on('error', onError);
       t.on('secureConnect', () => {
