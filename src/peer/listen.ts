@@ -96,6 +96,8 @@ export async function listenPeer(o: ListenOptions = {}): Promise<PeerListener> {
           if (i >= 0) waiting.splice(i, 1);
           reject(new Error(`no chaincode connected to ${address} within ${timeoutMs} ms`));
         }, timeoutMs);
+        // A caller that gives up waiting (run exited first) must not be kept alive by this timer.
+        timer.unref();
         const done = (s: PeerSession): void => { clearTimeout(timer); resolve(s); };
         waiting.push(done);
       });
