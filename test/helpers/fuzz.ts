@@ -15,8 +15,8 @@ const SCALE = Number(process.env.EXTBUILDER_FUZZ_SCALE ?? 1);
 if (process.env.EXTBUILDER_FUZZ_SEED === 'random') console.log(`# fuzz seed ${SEED} (rerun with EXTBUILDER_FUZZ_SEED=${SEED})`);
 
 /** fast-check options: the seed, and `n` runs times the scale. */
-export function fuzzOptions(n: number): { seed: number; numRuns: number; endOnFailure: true } {
-  return { seed: SEED, numRuns: Math.max(1, Math.round(n * SCALE)), endOnFailure: true };
+export function fuzzOptions(n: number): { seed: number; numRuns: number; endOnFailure: true; includeErrorInReport: true } {
+  return { seed: SEED, numRuns: Math.max(1, Math.round(n * SCALE)), endOnFailure: true, includeErrorInReport: true };
 }
 
 export const PEM = /-----BEGIN [A-Z ]+-----/;
