@@ -7,7 +7,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { createCA, issue } from '../src/peer/pki.js';
+import { loadServiceCases, makeCasePki, type CasePki, type ServiceCase } from './helpers/service-cases.js';
 import { createBuildContext, invokePhase, peerEnvironment, stageSourceDir, writePeerMetadata, type BuildContext, type PhaseRun } from '../src/peer/invoke.js';
 import { listenPeer } from '../src/peer/listen.js';
 import { fetchDebs } from '../scripts/binaries/fetch.js';
@@ -114,47 +114,15 @@ test(`${GLIBC}: a wrong argument count through bin/build is a usage line and exi
   assert.match(run.lines.join('\n'), /^extbuilder build: USAGE: .*build CHAINCODE_SOURCE_DIR CHAINCODE_METADATA_DIR BUILD_OUTPUT_DIR\)?$/);
 });
 
-interface Case {
-  description: string;
-  metadata?: object;
-  metadataRaw?: string;
-  connection?: Record<string, unknown>;
-  connectionRaw?: string;
-  tree?: string;
-  config?: object;
-  configRaw?: string;
-  configFile?: object;
-  ccaasConfig?: unknown;
-}
-
-const pem: Record<string, string> = {};
-let pkiDir: string;
+let pki: CasePki;
+let pem: Record<string, string>;
 
 before(async () => {
-  const ca = await createCA('Org1 chaincode CA');
-  const server = await issue(ca, { dns: ['localhost'], ips: ['127.0.0.1'], usage: 'server' });
-  const client = await issue(ca, { commonName: 'peer0.org1.example.com', usage: 'client' });
-  const other = await issue(ca, { commonName: 'other', usage: 'client' });
-  const expiring = await issue(ca, { commonName: 'expiring', usage: 'client', notAfter: new Date(Date.now() + 10 * 86400000) });
-  const expiredCA = await createCA('expired CA', { notBefore: new Date(Date.now() - 400 * 86400000), notAfter: new Date(Date.now() - 30 * 86400000) });
-  Object.assign(pem, {
-    'ca.crt': ca.certPem, 'server.crt': server.certPem, 'client.crt': client.certPem, 'client.key': client.keyPem, 'other.key': other.keyPem,
-    'expiring.crt': expiring.certPem, 'expiring.key': expiring.keyPem, 'expired-ca.crt': expiredCA.certPem,
-  });
-  pkiDir = tempDir('extbuilder-pki-');
-  for (const [name, text] of Object.entries(pem)) writeFileSync(join(pkiDir, name), text, { mode: name.endsWith('.key') ? 0o600 : 0o644 });
+  pki = await makeCasePki();
+  pem = pki.pem;
 });
 
-function fill(value: unknown): unknown {
-  if (typeof value === 'string') {
-    if (value.startsWith('@pki:')) return pem[value.slice(5)] ?? assert.fail(`no PEM ${value}`);
-    if (value.startsWith('@pkifile:')) return join(pkiDir, value.slice(9));
-    return value;
-  }
-  if (Array.isArray(value)) return value.map(fill);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fill(v)]));
-  return value;
-}
+const fill = (value: unknown): unknown => pki.fill(value);
 
 interface Outcome { phases: { phase: string; code: number | null; lines: string[] }[]; bld: Record<string, string>; release: Record<string, string> }
 
@@ -166,7 +134,7 @@ function snapshot(dir: string): Record<string, string> {
 }
 
 /** Runs detect, build and release of one fixture case with `builderDir` the way the peer does. */
-async function runCase(c: Case, builderDir: string): Promise<Outcome> {
+async function runCase(c: ServiceCase, builderDir: string): Promise<Outcome> {
   if (c.configFile) {
     mkdirSync(join(builderDir, 'tls'), { recursive: true });
     writeFileSync(join(builderDir, 'tls', 'ca.crt'), pem['ca.crt']!);
@@ -209,19 +177,18 @@ function builderCopy(from: string): string {
   return dir;
 }
 
-const caseFiles = readdirSync(join(FIXTURES, 'service', 'cases')).filter((f) => f.endsWith('.json')).sort();
+const cases = loadServiceCases();
 
 test(`${GLIBC}: every service fixture case gives the same exit codes, stderr lines and files as the bundle under node`, { skip: notRunnable(GLIBC) }, async (t) => {
-  assert.ok(caseFiles.length >= 10, 'the service fixture cases are there');
+  assert.ok(cases.length >= 10, 'the service fixture cases are there');
   let ok = 0;
-  for (const file of caseFiles) {
-    const c = JSON.parse(readFileSync(join(FIXTURES, 'service', 'cases', file), 'utf8')) as Case;
+  for (const c of cases) {
     const viaNode = await runCase(c, builderCopy(REPO));
     const viaBinary = await runCase(c, builderCopy(join(DIST, GLIBC)));
-    assert.deepEqual(viaBinary, viaNode, `${file}: ${c.description}`);
+    assert.deepEqual(viaBinary, viaNode, `${c.name}: ${c.description}`);
     if (viaBinary.phases.at(-1)?.phase === 'release' && viaBinary.phases.at(-1)?.code === 0) ok++;
   }
-  t.diagnostic(`${caseFiles.length} cases, ${ok} released successfully`);
+  t.diagnostic(`${cases.length} cases, ${ok} released successfully`);
   assert.ok(ok >= 5, 'several cases reach a successful release');
 });
 

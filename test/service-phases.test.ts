@@ -5,69 +5,23 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createCA, issue } from '../src/peer/pki.js';
 import { createBuildContext, invokePhase, peerEnvironment, stageSourceDir, writePeerMetadata } from '../src/peer/invoke.js';
 import { ERROR_CODES, WARNING_CODES } from '../src/core/codes.js';
 import { FIXTURES, REPO, listFiles, makeBuilderDir, tempDir } from './helpers/repo.js';
-
-interface Case {
-  description: string;
-  metadata?: object;
-  metadataRaw?: string;
-  connection?: Record<string, unknown>;
-  connectionRaw?: string;
-  tree?: string;
-  config?: object;
-  configRaw?: string;
-  configFile?: object;
-  ccaasConfig?: unknown;
-  expect: {
-    detect: number;
-    detectStderr?: string;
-    detectCode?: string;
-    build?: string;
-    summary?: string;
-    stderrIncludes?: string;
-    mode?: string;
-    warnings?: string[];
-    connection?: Record<string, unknown>;
-    released?: string[];
-  };
-}
+import { loadServiceCases, makeCasePki, type CasePki } from './helpers/service-cases.js';
 
 const PACKAGE_ID = 'basic_1.0:4844d431f1730dbe5f633ec3dbcc02debe09925731a37942eb65bd19150b9ff1';
-const DAY = 24 * 3600 * 1000;
-const pem: Record<string, string> = {};
-let pkiDir: string;
+let pki: CasePki;
+let pem: Record<string, string>;
 let peerCwd: string;
 
 before(async () => {
-  const ca = await createCA('Org1 chaincode CA');
-  const server = await issue(ca, { dns: ['localhost'], ips: ['127.0.0.1'], usage: 'server' });
-  const client = await issue(ca, { commonName: 'peer0.org1.example.com', usage: 'client' });
-  const other = await issue(ca, { commonName: 'other', usage: 'client' });
-  const expiring = await issue(ca, { commonName: 'expiring', usage: 'client', notAfter: new Date(Date.now() + 10 * DAY) });
-  const expiredCA = await createCA('expired CA', { notBefore: new Date(Date.now() - 400 * DAY), notAfter: new Date(Date.now() - 30 * DAY) });
-  Object.assign(pem, {
-    'ca.crt': ca.certPem, 'server.crt': server.certPem, 'client.crt': client.certPem, 'client.key': client.keyPem,
-    'other.key': other.keyPem, 'expiring.crt': expiring.certPem, 'expiring.key': expiring.keyPem, 'expired-ca.crt': expiredCA.certPem,
-  });
-  pkiDir = tempDir('extbuilder-pki-');
-  for (const [name, text] of Object.entries(pem)) writeFileSync(join(pkiDir, name), text, { mode: name.endsWith('.key') ? 0o600 : 0o644 });
+  pki = await makeCasePki();
+  pem = pki.pem;
   peerCwd = tempDir('extbuilder-peer-cwd-');
 });
 
-/** Replaces "@pki:NAME" with PEM text and "@pkifile:NAME" with the file's path, anywhere in a value. */
-function fill(value: unknown): unknown {
-  if (typeof value === 'string') {
-    if (value.startsWith('@pki:')) return pem[value.slice(5)] ?? assert.fail(`no PEM ${value}`);
-    if (value.startsWith('@pkifile:')) return join(pkiDir, value.slice(9));
-    return value;
-  }
-  if (Array.isArray(value)) return value.map(fill);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fill(v)]));
-  return value;
-}
+const fill = (value: unknown): unknown => pki.fill(value);
 
 function codeOf(line: string | undefined, phase: string): string | undefined {
   return new RegExp(`^extbuilder ${phase}: ([A-Z_]+): `).exec(line ?? '')?.[1];
@@ -81,11 +35,8 @@ function assertNoSecrets(lines: string[]): void {
   }
 }
 
-const caseFiles = readdirSync(join(FIXTURES, 'service', 'cases')).filter((f) => f.endsWith('.json')).sort();
-
-for (const file of caseFiles) {
-  const c = JSON.parse(readFileSync(join(FIXTURES, 'service', 'cases', file), 'utf8')) as Case;
-  test(`${file.replace(/\.json$/, '')}: ${c.description}`, async (t) => {
+for (const c of loadServiceCases()) {
+  test(`${c.name}: ${c.description}`, async (t) => {
     let builderDir = REPO;
     if (c.configFile) {
       builderDir = makeBuilderDir();

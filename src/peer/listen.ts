@@ -16,6 +16,7 @@ import * as grpc from '@grpc/grpc-js';
 import { peer } from '@hyperledger/fabric-protos';
 import { servePeerSession, type PeerSession, type SessionOptions } from './handler.js';
 import { createCA, issue, type CA } from './pki.js';
+import type { ChaincodeRun } from '../generated/types.js';
 
 export interface ListenOptions {
   tls?: boolean;
@@ -23,14 +24,8 @@ export interface ListenOptions {
   session?: SessionOptions;
 }
 
-export interface ChaincodeRunJson {
-  chaincode_id: string;
-  peer_address: string;
-  client_cert: string;
-  client_key: string;
-  root_cert: string;
-  mspid: string;
-}
+/** chaincode.json as the peer writes it (schemas/chaincode-run.schema.json). */
+export type ChaincodeRunJson = ChaincodeRun;
 
 export interface PeerListener {
   address: string;
