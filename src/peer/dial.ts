@@ -238,7 +238,7 @@ export async function dialChaincode(conn: PeerConnection, o: DialOptions): Promi
     const wrong = /registered as (".*"), expected/.exec(msg);
     if (wrong) {
       throw new ExtError('REGISTER_WRONG_ID', `the chaincode server registered as ${wrong[1]}, not as the package ID ${JSON.stringify(o.packageId)}; the peer refuses it`,
-        `start the chaincode server with CHAINCODE_ID=${o.packageId} (extbuilder package --env-file writes it), or install the package it was started for`);
+        `start the chaincode server with CHAINCODE_ID=${o.packageId} (extbuilder package --env-out writes it), or install the package it was started for`);
     }
     throw new ExtError('REGISTER_FAILED', `the chaincode stream from ${conn.address} closed before registration: ${msg}`, 'see the chaincode server\'s log');
   } finally {

@@ -117,7 +117,7 @@ function writeEnvFile(path: string, lines: string[]): void {
     renameSync(tmp, path);
   } catch (err) {
     rmSync(tmp, { force: true });
-    throw new ExtError('OUTPUT_WRITE', `cannot write ${path}: ${(err as NodeJS.ErrnoException).code}`, 'choose a writable path for --env-file', { cause: err });
+    throw new ExtError('OUTPUT_WRITE', `cannot write ${path}: ${(err as NodeJS.ErrnoException).code}`, 'choose a writable path for --env-out', { cause: err });
   }
 }
 
@@ -135,7 +135,7 @@ export function createPackage(o: PackageOptions, log: Logger): PackageOutcome {
   if (bad) throw bad;
   if (o.type.trim() === '') throw new ExtError('PKG_OPTIONS', '--type is empty', 'use --type external (the default) or ccaas');
   checkOutputDir('-o', o.output);
-  if (o.envFile) checkOutputDir('--env-file', o.envFile);
+  if (o.envFile) checkOutputDir('--env-out', o.envFile);
 
   let items: CodeItem[];
   let summary: SourceSummary;
