@@ -96,23 +96,20 @@ function processesWith(token: string): string[] {
   return found;
 }
 
-test('run under SIGTERM or SIGKILL at random points leaves no process behind', { timeout: 300_000 }, async (t) => {
-  const ctx = createBuildContext(dir, 'run:1');
-  // The chaincode: sleep with a unique duration, so its processes can be found by command line.
-  writeFileSync(join(ctx.src, 'launch.json'), JSON.stringify({ command: './cc.sh' }));
-  writeFileSync(join(ctx.src, 'cc.sh'), '#!/bin/sh\nsleep "$CC_TOKEN" &\nexec sleep "$CC_TOKEN"\n', { mode: 0o755 });
-  writePeerMetadata(ctx, '{"type":"ccaas","label":"run"}');
-  const b = runSync('build', [ctx.src, ctx.metadata, ctx.bld]);
-  if (b.code !== 0) { t.skip(`launch mode is not in this build: ${b.stderr.trim()}`); return; }
-
+/**
+ * Starts `<runBin> BLD RUNDIR` for a chaincode that sleeps for $CC_TOKEN seconds, signals it after each
+ * seeded delay, and asserts no process with the token outlives it. Returns how often the chaincode was
+ * already running when the signal came.
+ */
+async function killRuns(runBin: string, bld: string, label: string): Promise<number> {
   const plan = fc.sample(fc.tuple(fc.constantFrom<NodeJS.Signals>('SIGTERM', 'SIGKILL'), fc.integer({ min: 0, max: 400 })), { seed: SEED, numRuns: 8 });
   let running = 0;
   for (const [i, [signal, delay]] of plan.entries()) {
-    const token = `3600.${process.pid}${i}7`;
-    const runDir = join(dir, `rundir-${i}`);
+    const token = `3600.${process.pid}${label.length}${i}7`;
+    const runDir = join(dir, `rundir-${label}-${i}`);
     mkdirSync(runDir, { mode: 0o700 });
     writeFileSync(join(runDir, 'chaincode.json'), JSON.stringify({ chaincode_id: 'run:1', peer_address: '127.0.0.1:7052', client_cert: '', client_key: '', root_cert: '', mspid: 'Org1MSP' }));
-    const child = spawn(join(REPO, 'bin', 'run'), [ctx.bld, runDir], { env: { ...env, CC_TOKEN: token }, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(runBin, [bld, runDir], { env: { ...env, CC_TOKEN: token }, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr.resume();
     const closed = new Promise<void>((res) => child.on('close', () => res()));
     await new Promise((res) => setTimeout(res, delay));
@@ -125,8 +122,36 @@ test('run under SIGTERM or SIGKILL at random points leaves no process behind', {
       await new Promise((res) => setTimeout(res, 100));
       left = processesWith(token);
     }
-    assert.deepEqual(left, [], `${signal} after ${delay} ms left processes behind`);
+    assert.deepEqual(left, [], `${label}: ${signal} after ${delay} ms left processes behind`);
   }
+  return running;
+}
+
+/** A launch-mode build of a chaincode script; undefined when this build has no launch mode. */
+function launchBuild(id: string, script: string): BuildContext | undefined {
+  const ctx = createBuildContext(dir, id);
+  writeFileSync(join(ctx.src, 'launch.json'), JSON.stringify({ command: './cc.sh' }));
+  writeFileSync(join(ctx.src, 'cc.sh'), script, { mode: 0o755 });
+  writePeerMetadata(ctx, '{"type":"ccaas","label":"run"}');
+  return runSync('build', [ctx.src, ctx.metadata, ctx.bld]).code === 0 ? ctx : undefined;
+}
+
+test('run under SIGTERM or SIGKILL at random points leaves no process behind', { timeout: 300_000 }, async (t) => {
+  // The chaincode and a child of its own, found by their command lines (sleep with a unique duration).
+  const ctx = launchBuild('run:1', '#!/bin/sh\nsleep "$CC_TOKEN" &\nexec sleep "$CC_TOKEN"\n');
+  if (!ctx) { t.skip('launch mode is not in this build'); return; }
+  const running = await killRuns(join(REPO, 'bin', 'run'), ctx.bld, 'node');
+  assert.ok(running >= 3, `the chaincode was running at only ${running} of the kills`);
+});
+
+test('run by the standalone binary under SIGTERM or SIGKILL leaves no process behind', { timeout: 300_000 }, async (t) => {
+  const sea = join(REPO, 'dist-binaries', 'linux-x64-glibc', 'bin', 'run');
+  if (!existsSync(sea)) { t.skip('no standalone binary (npm run binaries makes it)'); return; }
+  // Here run becomes the chaincode (execve), so the peer's signal reaches it directly; a chaincode's own
+  // background children are its business, as under any exec-style launcher, so this one has none.
+  const ctx = launchBuild('run:2', '#!/bin/sh\nexec sleep "$CC_TOKEN"\n');
+  if (!ctx) { t.skip('launch mode is not in this build'); return; }
+  const running = await killRuns(sea, ctx.bld, 'standalone');
   assert.ok(running >= 3, `the chaincode was running at only ${running} of the kills`);
 });
 
