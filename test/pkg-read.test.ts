@@ -92,6 +92,15 @@ test('an escaping or absolute name in code.tar.gz is refused like Untar does', a
   assert.equal(absolute.installError?.code, 'PKG_CODE_PATH');
 });
 
+test('a regular file named "." in code.tar.gz is refused: the peer would open its source directory as a file', async () => {
+  const src = codeTree();
+  writeFileSync(join(src, 'dot'), 'x');
+  const r = await readPackage(tarPackage(src, ['--transform', 's,^dot$,.,', 'connection.json', 'dot']));
+  assert.ok(r.code?.entries.some((e) => e.path === '' || e.path === '.'), 'the entry is read');
+  assert.equal(r.installError?.code, 'PKG_CODE_PATH');
+  assert.match(r.installError!.message, /source directory itself/);
+});
+
 test('./-prefixed, long (GNU and pax) names are read as the peer reads them', async () => {
   const src = codeTree();
   const deep = join(src, 'a'.repeat(60), 'b'.repeat(60), 'c'.repeat(60));

@@ -80,6 +80,11 @@ export function untarError(name: string, type: string): ExtError | undefined {
     return new ExtError('PKG_CODE_PATH', `code.tar.gz holds the absolute or escaping path ${show(name)}, which the peer refuses at install`,
       'package the tree with extbuilder package, which writes relative names only');
   }
+  if (type === '0' && codePath(name) === '') {
+    // Go joins "" or "." to the destination itself, and opening that directory as a file fails the install.
+    return new ExtError('PKG_CODE_PATH', `code.tar.gz holds a regular file named ${show(name)}, which would be the source directory itself; the peer's untar fails on it`,
+      'package the tree with extbuilder package, which names every file');
+  }
   if (type !== '0' && type !== '5') {
     return new ExtError('PKG_CODE_ENTRY_TYPE', `code.tar.gz holds ${show(name)}, a ${typeName(type)}: the peer extracts only regular files and directories ("invalid file type '${typeNumber(type)}'")`,
       type === '2' ? 'replace the symlink with the file it points to (extbuilder package --dereference does this)' : 'leave it out of the package');
