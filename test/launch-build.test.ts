@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { createBuildContext, invokePhase, peerEnvironment, stageSourceDir, writePeerMetadata, type BuildContext } from '../src/peer/invoke.js';
-import { FIXTURES, REPO, listFiles, tempDir } from './helpers/repo.js';
+import { REPO, listFiles, tempDir } from './helpers/repo.js';
 
 const PACKAGE_ID = 'kv_1.0:4844d431f1730dbe5f633ec3dbcc02debe09925731a37942eb65bd19150b9ff1';
 const env = peerEnvironment(process.env);

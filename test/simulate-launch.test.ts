@@ -3,25 +3,14 @@
 // stop with SIGTERM; and a run whose chaincode dies before it registers.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEMO_CONTRACT } from '../scripts/demo.js';
-import { REPO, tempDir } from './helpers/repo.js';
+import { EXTBUILDER, REPO, runCli, tempDir } from './helpers/repo.js';
 
-const EXTBUILDER = join(REPO, 'bin', 'extbuilder');
 const CONFIG = JSON.stringify({ template: { node_path: join(REPO, 'node_modules') } });
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(EXTBUILDER, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 let dir: string;
 let good: string;

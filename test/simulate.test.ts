@@ -10,22 +10,12 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { freePort, startChaincodeServer, type RunningServer } from '../scripts/demo.js';
 import { createCA, issue } from '../src/peer/pki.js';
-import { REPO, tempDir } from './helpers/repo.js';
+import { EXTBUILDER, REPO, runCli, tempDir, type CliRun } from './helpers/repo.js';
 
-const EXTBUILDER = join(REPO, 'bin', 'extbuilder');
 
-interface Run { code: number; stdout: string; stderr: string }
+type Run = CliRun;
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(EXTBUILDER, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const cli = runCli;
 
 let dir: string;
 const servers: RunningServer[] = [];

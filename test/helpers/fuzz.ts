@@ -2,7 +2,6 @@
 // snapshots of directory trees (to prove nothing was written outside the output directory).
 import assert from 'node:assert/strict';
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
-import { join } from 'node:path';
 import { ERROR_CODES } from '../../src/core/codes.js';
 import { ExtError, formatError, MAX_LINE } from '../../src/core/errors.js';
 

@@ -1,5 +1,6 @@
 // Paths and small helpers shared by the tests.
 import { mkdtempSync, mkdirSync, rmSync, symlinkSync, readdirSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,4 +38,20 @@ export function listFiles(dir: string, rel = ''): string[] {
     else out.push(r);
   }
   return out;
+}
+
+export const EXTBUILDER = join(REPO, 'bin', 'extbuilder');
+
+export interface CliRun { code: number; stdout: string; stderr: string }
+
+/** Runs the built CLI (`bin/extbuilder ARGS`) as a child process, with `env` over this process's. */
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = spawn(EXTBUILDER, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
 }
