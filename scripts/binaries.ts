@@ -56,8 +56,8 @@ function buildExecutable(t: Target, work: string, bundlePath: string): Executabl
     codeCache = false;
     process.stderr.write('binaries: qemu-aarch64-static is not installed: the arm64 blob has no V8 code cache (slower start)\n');
   }
-  const bundleSum = createHash('sha256').update(readFileSync(bundlePath)).digest('hex');
-  provenance.push(`SEA blob: extbuilder.cjs sha256 ${bundleSum}, V8 code cache ${codeCache ? 'on' : 'off'}; postject ${postjectVersion()}`);
+  const sum = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+  provenance.push(`SEA blob: extbuilder.cjs sha256 ${sum(bundlePath)}, asset cli.cjs sha256 ${sum(join(dirname(bundlePath), 'cli.cjs'))}, V8 code cache ${codeCache ? 'on' : 'off'}; postject ${postjectVersion()}`);
   const file = join(work, `extbuilder-${t.arch}`);
   makeExecutable(node, t.strip, makeBlob({ bundle: bundlePath, node: blobNode, codeCache }), postject, file);
   return { file, provenance };
@@ -102,7 +102,9 @@ function checkTools(targets: Target[]): void {
 
 /** Builds `targets` into `out` from the bundle (dist/extbuilder.cjs unless given). */
 export function buildBinaries(targets: Target[], out: string, bundlePath: string = bundle): void {
-  if (!existsSync(bundlePath)) throw new Error(`${bundlePath} is missing: run npm run build first`);
+  for (const file of [bundlePath, join(dirname(bundlePath), 'cli.cjs')]) {
+    if (!existsSync(file)) throw new Error(`${file} is missing: run npm run build first`);
+  }
   checkTools(targets);
   mkdirSync(out, { recursive: true });
   const work = mkdtempSync(join(tmpdir(), 'extbuilder-binaries-'));

@@ -1,15 +1,11 @@
-// Bundles src/entry.ts into dist/extbuilder.cjs, the one file that bin/extbuilder and the standalone
-// executables run. Modules behind dynamic import() are initialised only when reached, so the phase
-// path pays nothing for running the CLI; the CLI (yargs, grpc and every command) is also kept out of the
-// parse: it is bundled on its own and embedded, compressed, in a comment that is read and compiled only
-// when the CLI runs. V8 pre-parses every function in a file it loads: 4 MB of CLI code as functions, or
-// 0.5 MB as a string literal, cost each phase start more than the 1.3x-of-bare-node budget allows
-// (see bench/RESULTS.md).
+// Bundles the program into two files: dist/extbuilder.cjs (the entry and the four peer phases), which
+// bin/extbuilder and the standalone executables run, and dist/cli.cjs (the user CLI: yargs, gRPC and every
+// command), loaded only when the program is not called as a phase. Every phase start reads and compiles
+// the entry file, so keeping the CLI out of it saves each phase several milliseconds (bench/RESULTS.md).
+// In a standalone executable cli.cjs is a SEA asset (scripts/binaries/sea.ts) instead of a file beside it.
 import { build, type BuildOptions, type Plugin } from 'esbuild';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { brotliCompressSync } from 'node:zlib';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -30,51 +26,41 @@ const importMetaUrl: BuildOptions = {
   banner: { js: 'const __import_meta_url = require("url").pathToFileURL(__filename).href;' },
 };
 
-const BLOB_PLACEHOLDER = '__EXTBUILDER_CLI_BLOB__';
-
 /**
- * Resolves main.ts's `import('./cli/index.js')` to the embedded CLI source. The source (brotli, base64)
- * sits in a comment inside a function and is read back through Function.prototype.toString: V8 skips a
- * comment without copying it, where a string literal of the same size cost every phase ~3 ms at start. It runs with the bundle's
- * own require (builtins only are needed: everything else is bundled in), so it works the same in the
- * standalone executable. The CLI carries its own copies of the core modules it shares with the phases.
+ * Resolves main.ts's `import('./cli/index.js')` to a loader of dist/cli.cjs: from the file beside the entry
+ * for an npm install, from the SEA asset inside a standalone executable (whose require() loads builtins
+ * only, so the CLI is compiled here with the executable's require, which is all the bundled CLI needs).
  */
-function embeddedCli(): Plugin {
+function separateCli(): Plugin {
   return {
-    name: 'embedded-cli',
+    name: 'separate-cli',
     setup(b) {
       b.onResolve({ filter: /^\.\/cli\/index\.js$/ }, (args) =>
-        args.importer.endsWith(join('src', 'main.ts')) ? { path: 'cli', namespace: 'embedded-cli' } : undefined);
-      b.onLoad({ filter: /.*/, namespace: 'embedded-cli' }, () => ({
+        args.importer.endsWith(join('src', 'main.ts')) ? { path: 'cli', namespace: 'separate-cli' } : undefined);
+      b.onLoad({ filter: /.*/, namespace: 'separate-cli' }, () => ({
         loader: 'js',
         contents: [
-          'const { compileFunction } = require("node:vm");',
-          'const { brotliDecompressSync } = require("node:zlib");',
-          `function cliBlob() { return ${JSON.stringify(BLOB_PLACEHOLDER)}; }`,
-          'const text = cliBlob.toString();',
-          'const blob = text.slice(text.indexOf("/*") + 2, text.lastIndexOf("*/"));',
-          'const body = brotliDecompressSync(Buffer.from(blob, "base64")).toString("utf8");',
-          'const run = compileFunction(body, ["exports", "require", "module", "__filename", "__dirname"], { filename: __filename + "#cli" });',
-          'const cliModule = { exports: {} };',
-          'run(cliModule.exports, require, cliModule, __filename, __dirname);',
-          'module.exports = cliModule.exports;',
-        ].join('\n'),
+          'let sea;',
+          'try { sea = require("node:sea"); } catch { sea = undefined; }',
+          'if (sea && sea.isSea()) {',
+          '  const { compileFunction } = require("node:vm");',
+          '  const run = compileFunction(sea.getAsset("cli.cjs", "utf8"), ["exports", "require", "module", "__filename", "__dirname"], { filename: "cli.cjs" });',
+          '  const cli = { exports: {} };',
+          '  run(cli.exports, require, cli, __filename, __dirname);',
+          '  module.exports = cli.exports;',
+          '} else {',
+          '  module.exports = require(require("node:path").join(__dirname, "cli.cjs"));',
+          '}',
+        ].join("\n"),
       }));
     },
   };
 }
 
 export async function bundle(): Promise<void> {
-  const cli = await build({ ...common, ...importMetaUrl, entryPoints: [join(root, 'src', 'cli', 'index.ts')], write: false, outfile: 'cli.cjs' });
-  const outfile = join(root, 'dist', 'extbuilder.cjs');
-  const main = await build({ ...common, entryPoints: [join(root, 'src', 'entry.ts')], outfile, write: false, plugins: [embeddedCli()] });
-  const text = main.outputFiles[0]!.text;
-  const quoted = JSON.stringify(BLOB_PLACEHOLDER);
-  if (text.split(quoted).length !== 2) throw new Error('bundle: the CLI placeholder is not in the bundle exactly once');
-  // esbuild drops comments, so the blob goes in afterwards; base64 never holds "*/".
-  const blob = brotliCompressSync(cli.outputFiles[0]!.text).toString('base64');
-  mkdirSync(dirname(outfile), { recursive: true });
-  writeFileSync(outfile, text.replace(quoted, `/*${blob}*/ ""`));
+  const dist = join(root, 'dist');
+  await build({ ...common, ...importMetaUrl, entryPoints: [join(root, 'src', 'cli', 'index.ts')], outfile: join(dist, 'cli.cjs') });
+  await build({ ...common, entryPoints: [join(root, 'src', 'entry.ts')], outfile: join(dist, 'extbuilder.cjs'), plugins: [separateCli()] });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await bundle();

@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
@@ -25,9 +25,12 @@ export function makeBlob(o: BlobOptions): Buffer {
     const config = join(dir, 'sea-config.json');
     const out = join(dir, 'sea.blob');
     // The blob records main's path as written: a relative name keeps the checkout's location out of it.
+    // The CLI (cli.cjs, beside the bundle) rides along as an asset, read only when the CLI runs.
     copyFileSync(o.bundle, join(dir, 'extbuilder.cjs'));
+    copyFileSync(join(dirname(o.bundle), 'cli.cjs'), join(dir, 'cli.cjs'));
     writeFileSync(config, JSON.stringify({
       main: 'extbuilder.cjs',
+      assets: { 'cli.cjs': 'cli.cjs' },
       output: 'sea.blob',
       disableExperimentalSEAWarning: true,
       useSnapshot: false,
