@@ -14,8 +14,7 @@ import { prepareConnection, readConnection } from '../src/builder/service.js';
 import { loadConfig, type Config } from '../src/core/config.js';
 import { memoryLogger } from '../src/core/log.js';
 import { render } from '../src/core/template.js';
-import { createCA, issue } from '../src/peer/pki.js';
-import { assertCoded, fuzzOptions, PEM } from './helpers/fuzz.js';
+import { assertCoded, fuzzOptions, PEM, makeTestPem } from './helpers/fuzz.js';
 import { tempDir } from './helpers/repo.js';
 
 let dir: string;
@@ -24,10 +23,7 @@ const pem: Record<string, string> = {};
 
 before(async () => {
   dir = tempDir('extbuilder-fuzz-inputs-');
-  const ca = await createCA('fuzz CA');
-  const client = await issue(ca, { commonName: 'fuzz client', usage: 'client' });
-  const other = await issue(ca, { commonName: 'other', usage: 'client' });
-  Object.assign(pem, { ca: ca.certPem, cert: client.certPem, key: client.keyPem, otherKey: other.keyPem });
+  Object.assign(pem, await makeTestPem('fuzz CA', 'fuzz client'));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -107,7 +103,7 @@ test('metadata.json: any bytes give a type or a coded error; claims never throws
  * mutations (a field set to anything, a field dropped, a misspelt or unknown key, PEM anywhere).
  */
 function connectionArb(): fc.Arbitrary<Record<string, unknown>> {
-  const pemText = fc.constantFrom(pem.ca!, pem.cert!, pem.key!, pem.otherKey!, pem.ca! + pem.cert!, '', 'not pem', pem.key!.slice(0, 60));
+  const pemText = fc.constantFrom(pem.ca!, pem.cert!, pem.key!, pem.other!, pem.ca! + pem.cert!, '', 'not pem', pem.key!.slice(0, 60));
   const fields = ['address', 'dial_timeout', 'tls_required', 'client_auth_required', 'root_cert', 'client_cert', 'client_key', 'domain'];
   const good: Record<string, fc.Arbitrary<unknown>> = {
     address: fc.constantFrom('127.0.0.1:9999', 'cc.example.com:7052', '{{.addr}}', '{{.host}}:{{.port}}', 'cc:0', '[::1]:1', 'cc'),

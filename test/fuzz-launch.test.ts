@@ -10,8 +10,7 @@ import { build } from '../src/builder/build.js';
 import { readLaunch } from '../src/builder/launch.js';
 import { prepareLaunch } from '../src/builder/run.js';
 import { memoryLogger } from '../src/core/log.js';
-import { createCA, issue } from '../src/peer/pki.js';
-import { assertCoded, assertUnchanged, fuzzOptions, PEM, snapshot } from './helpers/fuzz.js';
+import { assertCoded, assertUnchanged, fuzzOptions, PEM, snapshot, makeTestPem } from './helpers/fuzz.js';
 import { tempDir } from './helpers/repo.js';
 
 let dir: string;
@@ -20,10 +19,7 @@ const pem: Record<string, string> = {};
 
 before(async () => {
   dir = tempDir('extbuilder-fuzz-launch-');
-  const ca = await createCA('fuzz CA');
-  const client = await issue(ca, { commonName: 'peer0', usage: 'client' });
-  const other = await issue(ca, { commonName: 'other', usage: 'client' });
-  Object.assign(pem, { ca: ca.certPem, cert: client.certPem, key: client.keyPem, other: other.keyPem });
+  Object.assign(pem, await makeTestPem('fuzz CA', 'peer0'));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -8,8 +8,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { createBuildContext, invokePhase, peerEnvironment, writePeerMetadata } from '../src/peer/invoke.js';
-import { createCA, issue } from '../src/peer/pki.js';
-import { assertErrorLine, fuzzOptions, PEM, STACK_FRAME } from './helpers/fuzz.js';
+import { assertErrorLine, fuzzOptions, PEM, STACK_FRAME, makeTestPem } from './helpers/fuzz.js';
 import { REPO, tempDir } from './helpers/repo.js';
 
 let dir: string;
@@ -18,11 +17,8 @@ const pem: Record<string, string> = {};
 
 before(async () => {
   dir = tempDir('extbuilder-fuzz-phases-');
-  const ca = await createCA('fuzz CA');
-  const client = await issue(ca, { commonName: 'client', usage: 'client' });
-  const other = await issue(ca, { commonName: 'other', usage: 'client' });
-  Object.assign(pem, { ca: ca.certPem, cert: client.certPem, key: client.keyPem, other: other.keyPem });
-  writeFileSync(join(dir, 'client.key'), client.keyPem, { mode: 0o600 });
+  Object.assign(pem, await makeTestPem('fuzz CA', 'client'));
+  writeFileSync(join(dir, 'client.key'), pem.key!, { mode: 0o600 });
   env = peerEnvironment({ ...process.env, EXTBUILDER_CONFIG: JSON.stringify({ template: { addr: 'cc:9999' }, tls: { client_key_file: join(dir, 'client.key') } }) }, ['EXTBUILDER_CONFIG']);
 });
 after(() => rmSync(dir, { recursive: true, force: true }));

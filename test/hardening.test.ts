@@ -8,8 +8,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { createBuildContext, invokePhase, peerEnvironment, writePeerMetadata, type BuildContext } from '../src/peer/invoke.js';
-import { createCA, issue } from '../src/peer/pki.js';
-import { assertErrorLine, PEM, STACK_FRAME } from './helpers/fuzz.js';
+import { assertErrorLine, PEM, STACK_FRAME, makeTestPem } from './helpers/fuzz.js';
 import { REPO, listFiles, tempDir } from './helpers/repo.js';
 
 let dir: string;
@@ -18,10 +17,7 @@ const baseEnv = peerEnvironment(process.env);
 
 before(async () => {
   dir = tempDir('extbuilder-hardening-');
-  const ca = await createCA('hardening CA');
-  const client = await issue(ca, { commonName: 'peer0.org1', usage: 'client' });
-  const other = await issue(ca, { commonName: 'other', usage: 'client' });
-  Object.assign(pem, { ca: ca.certPem, cert: client.certPem, key: client.keyPem, other: other.keyPem });
+  Object.assign(pem, await makeTestPem('hardening CA', 'peer0.org1'));
   for (const [name, text] of Object.entries(pem)) writeFileSync(join(dir, `${name}.pem`), text, { mode: name === 'key' || name === 'other' ? 0o600 : 0o644 });
 });
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { ERROR_CODES } from '../../src/core/codes.js';
+import { createCA, issue } from '../../src/peer/pki.js';
 import { ExtError, formatError, MAX_LINE } from '../../src/core/errors.js';
 
 /** `npm test` uses a fixed seed; `npm run fuzz` sets EXTBUILDER_FUZZ_SEED=random and a larger scale. */
@@ -73,4 +74,14 @@ export function assertUnchanged(before: Map<string, Entry>, after: Map<string, E
   for (const [p, e] of after) if (!skip(p) && JSON.stringify(before.get(p)) !== JSON.stringify(e)) changed.push(`+${p}`);
   for (const p of before.keys()) if (!skip(p) && !after.has(p)) changed.push(`-${p}`);
   assert.deepEqual(changed, [], 'nothing changes outside the output directory');
+}
+
+/** PEM text for the fuzz and hardening tests: a CA, a client pair it issued, and a key of another pair. */
+export interface TestPem { ca: string; cert: string; key: string; other: string }
+
+export async function makeTestPem(caName: string, clientName = 'peer0'): Promise<TestPem> {
+  const ca = await createCA(caName);
+  const client = await issue(ca, { commonName: clientName, usage: 'client' });
+  const other = await issue(ca, { commonName: 'other', usage: 'client' });
+  return { ca: ca.certPem, cert: client.certPem, key: client.keyPem, other: other.keyPem };
 }
