@@ -111,6 +111,24 @@ test(`${GLIBC}: extbuilder --version and --help run the CLI inside the single ex
   assert.match(help.stdout, /--version/);
 });
 
+for (const target of [GLIBC, MUSL]) {
+  test(`${target}: package compresses on worker threads inside the executable, to the bytes of the bundle under node`, { skip: notRunnable(target) }, () => {
+    const work = tempDir('extbuilder-sea-pkg-');
+    const tree = join(work, 't');
+    cpSync(join(FIXTURES, 'packages', 'launch-tree'), tree, { recursive: true });
+    // Three deflate chunks, so worker threads start (from source text: the executable has no script files).
+    for (let i = 0; i < 3; i++) writeFileSync(join(tree, `blob${i}.js`), Buffer.alloc(1_100_000, `exports.v${i} = ${i};\n`));
+    const args = (out: string) => ['package', '--launch', tree, '--label', 'sea_1', '-o', join(work, out)];
+    const sea = spawnSync(join(DIST, target, 'bin', 'extbuilder'), args('sea.tar.gz'), { encoding: 'utf8', env: {} });
+    assert.equal(sea.status, 0, sea.stderr);
+    assert.equal(sea.stderr, '');
+    const node = spawnSync(process.execPath, [join(REPO, 'bin', 'extbuilder'), ...args('node.tar.gz')], { encoding: 'utf8' });
+    assert.equal(node.status, 0, node.stderr);
+    assert.equal(sea.stdout, node.stdout);
+    assert.ok(readFileSync(join(work, 'sea.tar.gz')).equals(readFileSync(join(work, 'node.tar.gz'))));
+  });
+}
+
 test(`${GLIBC}: a wrong argument count through bin/build is a usage line and exit 2`, { skip: notRunnable(GLIBC) }, async () => {
   const run = await invokePhase(join(DIST, GLIBC), 'build', ['/tmp'], { env: peerEnvironment(process.env) });
   assert.equal(run.code, 2);

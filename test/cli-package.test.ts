@@ -62,6 +62,24 @@ test('launch mode round trip: the tree, its indexes and launch.json survive pack
   assert.ok(files.bld.includes('code/bin/chaincode'));
 });
 
+test('a tree of several deflate chunks: the same bytes on one core as on all, and the peer builds it', { skip: spawnSync('taskset', ['-c', '0', 'true']).status !== 0 && 'no taskset(1) to run on one core' }, async () => {
+  const work = tempDir('extbuilder-pkg-big-');
+  const t = join(work, 't');
+  cpSync(TREE, t, { recursive: true });
+  // About 5 MB of tar stream: five chunks compressed on worker threads, or all on the main thread.
+  for (let i = 0; i < 40; i++) writeFileSync(join(t, `lib${i}.js`), Buffer.concat([randomBytes(60_000), Buffer.alloc(60_000, `exports.f${i} = () => ${i};\n`)]));
+  const all = pkg(['--launch', t, '--label', 'big_1', '-o', join(work, 'all.tar.gz')]);
+  assert.equal(all.status, 0, all.stderr);
+  const r = spawnSync('taskset', ['-c', '0', process.execPath, CLI, 'package', '--launch', t, '--label', 'big_1', '-o', join(work, 'one.tar.gz')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, all.stdout);
+  assert.ok(readFileSync(join(work, 'one.tar.gz')).equals(readFileSync(join(work, 'all.tar.gz'))));
+  const files = await installLikePeer(join(work, 'all.tar.gz'));
+  assert.ok(files.bld.includes('code/lib39.js'));
+  const inspect = spawnSync(process.execPath, [CLI, 'inspect', join(work, 'all.tar.gz')], { encoding: 'utf8' });
+  assert.equal(inspect.status, 0, inspect.stdout + inspect.stderr);
+});
+
 test('--env-out writes CHAINCODE_ID and the listen address; --env-file does the same in-process', async () => {
   const work = tempDir('extbuilder-pkg-');
   const r = pkg(['--address', 'cc.org1.example.com:7777', '--label', 'env_1', '-o', join(work, 'p.tar.gz'), '--env-out', join(work, 'cc.env')]);

@@ -31,7 +31,7 @@ test('what the writer writes, our reader, extractCode and GNU tar read back the 
   await fc.assert(fc.asyncProperty(tree, async (files) => {
     const dir = tempDir('extbuilder-prop-');
     const out = join(dir, 'p.tar.gz');
-    writePackage({ output: out, label: 'p_1', type: 'external', items: items(files) });
+    await writePackage({ output: out, label: 'p_1', type: 'external', items: items(files) });
     const r = await readPackage(out);
     assert.equal(r.installError, undefined, r.installError?.message);
     const read = r.code!.entries.filter((e) => e.type === '0').map((e) => [e.path, e.size, e.mode]);

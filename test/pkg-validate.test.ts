@@ -2,7 +2,7 @@
 // checked as build checks it, material left to the peer (templates, spliced TLS) is named, not refused.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExtError } from '../src/core/errors.js';
 import { memoryLogger } from '../src/core/log.js';
@@ -67,17 +67,19 @@ test('templates: syntax checked, values left to each peer, the rest still valida
   assert.equal(codeOf(() => checkPackagedConnection(['a'], log)), 'CONN_NOT_OBJECT');
 });
 
-test('--root-cert puts the CA into connection.json; a server certificate there is refused before writing', () => {
+test('--root-cert puts the CA into connection.json; a server certificate there is refused before writing', async () => {
   const dir = tempDir('extbuilder-pkgtls-');
   writeFileSync(join(dir, 'ca.pem'), pem.ca!);
   const log = memoryLogger('package');
   const out = join(dir, 'ok.tar.gz');
-  const o = createPackage({ label: 'tls_1', type: 'external', output: out, connection: { fields: { address: 'cc.org1.example.com:9999', tls_required: true, root_cert: pem.ca! } } }, log);
+  const o = await createPackage({ label: 'tls_1', type: 'external', output: out, connection: { fields: { address: 'cc.org1.example.com:9999', tls_required: true, root_cert: pem.ca! } } }, log);
   assert.equal(o.mode, 'service');
   assert.equal(o.id, `tls_1:${o.sha256}`);
-  assert.equal(codeOf(() => createPackage({ label: 'tls_1', type: 'external', output: join(dir, 'bad.tar.gz'), connection: { fields: { address: 'cc.org1.example.com:9999', tls_required: true, root_cert: pem.server! } } }, log)), 'TLS_ROOT_NOT_CA');
-  return readPackage(out).then((r) => {
-    const conn = JSON.parse(r.code!.files.get('connection.json')!.toString('utf8'));
-    assert.equal(conn.root_cert, pem.ca);
-  });
+  const bad = join(dir, 'bad.tar.gz');
+  await assert.rejects(createPackage({ label: 'tls_1', type: 'external', output: bad, connection: { fields: { address: 'cc.org1.example.com:9999', tls_required: true, root_cert: pem.server! } } }, log),
+    (err) => err instanceof ExtError && err.code === 'TLS_ROOT_NOT_CA');
+  assert.ok(!existsSync(bad));
+  const r = await readPackage(out);
+  const conn = JSON.parse(r.code!.files.get('connection.json')!.toString('utf8'));
+  assert.equal(conn.root_cert, pem.ca);
 });

@@ -80,10 +80,10 @@ test('service mode from flags: identical bytes in two runs, pinned by a golden S
   assert.equal(sha256(join(work, '1.tar.gz')), GOLDEN_SERVICE);
 });
 
-test('the fixed header fields: GNU tar sees mode, owner 0/0, mtime 0, regular files only at the top', () => {
+test('the fixed header fields: GNU tar sees mode, owner 0/0, mtime 0, regular files only at the top', async () => {
   const work = tempDir('extbuilder-fields-');
   const out = join(work, 'p.tar.gz');
-  writePackage({ output: out, label: 'f_1', type: 'external', items: canonical(walkTree(TREE)) });
+  await writePackage({ output: out, label: 'f_1', type: 'external', items: canonical(walkTree(TREE)) });
   const outer = execFileSync('tar', ['--numeric-owner', '-tvzf', out], { encoding: 'utf8', env: { TZ: 'UTC' } }).trim().split('\n');
   assert.equal(outer.length, 2);
   assert.match(outer[0]!, /^-rw-r--r-- 0\/0 +\d+ 1970-01-01 00:00 metadata\.json$/);
@@ -111,7 +111,7 @@ test('paths over 255 bytes get a pax record that GNU tar and our reader both hon
   writeFileSync(join(src, 'connection.json'), '{"address": "a.example.com:1"}');
   const work = tempDir('extbuilder-long-out-');
   const out = join(work, 'p.tar.gz');
-  writePackage({ output: out, label: 'l_1', type: 'external', items: canonical(walkTree(src)) });
+  await writePackage({ output: out, label: 'l_1', type: 'external', items: canonical(walkTree(src)) });
   const r = await readPackage(out);
   assert.equal(r.installError, undefined);
   assert.ok(r.code?.entries.some((e) => e.path === rel && e.size === 4));
@@ -129,7 +129,7 @@ test('only empty directories get a directory entry, and they survive the peer\'s
   writeFileSync(join(src, 'full', 'a.txt'), 'a');
   writeFileSync(join(src, 'launch.json'), '{"command": "node"}');
   const out = join(tempDir('extbuilder-dirs-out-'), 'p.tar.gz');
-  writePackage({ output: out, label: 'd_1', type: 'external', items: canonical(walkTree(src)) });
+  await writePackage({ output: out, label: 'd_1', type: 'external', items: canonical(walkTree(src)) });
   const r = await readPackage(out);
   assert.deepEqual(r.code!.entries.map((e) => e.name), ['also-empty/', 'full/a.txt', 'full/empty/', 'launch.json']);
   const dest = tempDir('extbuilder-dirs-x-');

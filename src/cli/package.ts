@@ -93,7 +93,7 @@ export const packageCommand: CliCommand = {
     const log = createLogger({ phase: 'package', debug: env.EXTBUILDER_DEBUG === '1' });
     const show = progress(process.stderr.isTTY === true && argv.json !== true);
     try {
-      const outcome = createPackage({ ...options(argv), onProgress: show.onProgress }, log);
+      const outcome = await createPackage({ ...options(argv), onProgress: show.onProgress }, log);
       show.done();
       const { id, ...rest } = outcome;
       process.stdout.write(argv.json === true ? `${JSON.stringify({ package_id: id, ...rest, warnings: log.warnings }, null, 2)}\n` : `${id}\n`);

@@ -126,7 +126,7 @@ function checkOutputDir(flag: string, file: string): void {
   if (!existsSync(dir)) throw new ExtError('OUTPUT_WRITE', `cannot write ${file}: the directory ${dir} does not exist`, `create it first, or choose another ${flag}`);
 }
 
-export function createPackage(o: PackageOptions, log: Logger): PackageOutcome {
+export async function createPackage(o: PackageOptions, log: Logger): Promise<PackageOutcome> {
   if (!!o.connection === !!o.launch) {
     throw new ExtError('PKG_OPTIONS', o.launch ? 'both service mode (--connection or --address) and launch mode (--launch) were given' : 'neither --connection, --address nor --launch was given',
       'give --connection FILE or --address HOST:PORT for a chaincode server the peer dials, or --launch DIR for a program the peer starts');
@@ -172,7 +172,7 @@ export function createPackage(o: PackageOptions, log: Logger): PackageOutcome {
   const total: Work = { files: files.length, bytes: files.reduce((n, i) => n + i.size, 0) };
   const done: Work = { files: 0, bytes: 0 };
   const onFile = o.onProgress && ((n: number) => { done.files++; done.bytes += n; o.onProgress!(done, total); });
-  const written = writePackage({ output: o.output, label: o.label, type: o.type, items, onFile });
+  const written = await writePackage({ output: o.output, label: o.label, type: o.type, items, onFile });
   const outcome: PackageOutcome = {
     id: written.id, label: o.label, type: o.type, sha256: written.sha256, size: written.size, output: o.output,
     mode: summary.mode, files: total.files, bytes: total.bytes, indexes: summary.indexes,
