@@ -85,6 +85,20 @@ export async function treeRows(repo: string, root: string, o: { quick: boolean; 
         { label: 'tar -czf + sha256sum', prepare: () => ({ file: '/bin/sh', args: ['-c', 'tar -czf "$1" -C "$2" . && sha256sum "$1" >/dev/null', 'sh', join(outRef(), 'p.tar.gz'), tree], env }) },
       ],
     });
+    if (!o.quick) {
+      // Four times the size again: the peak memory of the two above and this one should be alike.
+      const hugeTree = join(root, 'tree-huge');
+      makeTree(hugeTree, 4 * files, (4 * mb) << 20);
+      const outHuge = freshOut(root);
+      const outHugeRef = freshOut(root);
+      rows.push({
+        name: `package --launch (${(4 * files).toLocaleString('en')} files, ${4 * mb} MB)`,
+        contenders: [
+          { label: 'extbuilder', prepare: () => ({ file: ext, args: ['package', '--launch', hugeTree, '--label', 'bench_1', '-o', join(outHuge(), 'p.tar.gz')], env }) },
+          { label: 'tar -czf + sha256sum', prepare: () => ({ file: '/bin/sh', args: ['-c', 'tar -czf "$1" -C "$2" . && sha256sum "$1" >/dev/null', 'sh', join(outHugeRef(), 'p.tar.gz'), hugeTree], env }) },
+        ],
+      });
+    }
   } else {
     o.notes.push('`extbuilder package` is not in this build: the package row is left out.');
   }

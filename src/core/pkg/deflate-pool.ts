@@ -3,6 +3,7 @@
 // instead of hanging.
 import { Worker } from 'node:worker_threads';
 import { DEFLATE_WORKER_SOURCE } from '../../generated/deflate-worker.js';
+import { ExtError } from '../errors.js';
 import type { DeflateJob } from './deflate-chunk.js';
 
 interface Waiting {
@@ -60,7 +61,7 @@ export class DeflatePool {
   }
 
   private fail(err: Error): void {
-    this.failure ??= err;
+    this.failure ??= new ExtError('INTERNAL', `a deflate worker thread failed: ${err.message}`, 'rerun with EXTBUILDER_DEBUG=1 and report it', { cause: err });
     for (const w of this.waiting.values()) w.reject(this.failure);
     this.waiting.clear();
   }
