@@ -1,13 +1,13 @@
 // package's logic: from a connection.json (or its fields) or a launch tree, plus optional indexes, to a
 // validated, byte-reproducible install package and, on request, an env file for the chaincode server.
-import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { checkIndex } from '../../builder/indexes.js';
 import { readConnection } from '../../builder/service.js';
 import { ExtError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { labelError } from './peer-rules.js';
-import { comparePaths, walkTree, canonical, type CodeItem } from './tree.js';
+import { checkTree, comparePaths, mergeCanonical, treeItems, walkTree, type CodeItem } from './tree.js';
 import { checkPackagedConnection, checkSource, type SourceSummary } from './validate.js';
 import { writePackage } from './write.js';
 
@@ -64,6 +64,15 @@ const STATEDB = 'META-INF/statedb/couchdb';
 function inputError(what: string, path: string, err?: unknown): ExtError {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return new ExtError('PKG_INPUT', `${what} ${path} ${code === 'ENOENT' || !err ? 'does not exist' : `cannot be read (${code ?? String(err)})`}`, 'check the path', { cause: err });
+}
+
+function lexists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function requireDir(what: string, path: string): void {
@@ -137,7 +146,8 @@ export async function createPackage(o: PackageOptions, log: Logger): Promise<Pac
   checkOutputDir('-o', o.output);
   if (o.envFile) checkOutputDir('--env-out', o.envFile);
 
-  let items: CodeItem[];
+  let items: Iterable<CodeItem>;
+  let total: Work;
   let summary: SourceSummary;
   if (o.launch) {
     requireDir('the --launch directory', o.launch);
@@ -148,28 +158,29 @@ export async function createPackage(o: PackageOptions, log: Logger): Promise<Pac
     if (inside !== '..' && !inside.startsWith(`..${sep}`) && !isAbsolute(inside)) {
       throw new ExtError('PKG_OPTIONS', `the package ${o.output} would be written inside the tree it packages`, 'write it outside the --launch directory, or a second run would package the first');
     }
-    items = walkTree(o.launch, { dereference: o.dereference });
+    total = checkTree(o.launch, { dereference: o.dereference });
     summary = checkSource(o.launch, log);
+    // Walked again while it is written, so the tree is never held in memory as a whole.
+    items = treeItems(o.launch, { dereference: o.dereference });
   } else {
     const { bytes, value } = connectionInput(o.connection!);
     const connection = checkPackagedConnection(value, log);
     items = [{ path: 'connection.json', kind: 'file', mode: 0o644, size: bytes.length, bytes }];
+    total = { files: 1, bytes: bytes.length };
     summary = { mode: 'service', connection, indexes: [] };
   }
   if (o.indexes) {
-    if (items.some((i) => i.path === 'META-INF/statedb' || i.path.startsWith('META-INF/statedb/'))) {
+    if (o.launch && lexists(join(o.launch, 'META-INF', 'statedb'))) {
       throw new ExtError('PKG_OPTIONS', `${o.launch} already holds META-INF/statedb and --indexes was given`, 'keep the indexes in one place: drop --indexes, or remove META-INF/statedb from the tree');
     }
     const extra = indexItems(o.indexes);
-    items = canonical([...items, ...extra]);
+    items = mergeCanonical(items, extra);
+    total.files += extra.length;
+    total.bytes += extra.reduce((n, i) => n + i.size, 0);
     summary.indexes.push(...extra.map((i) => i.path.slice('META-INF/statedb/'.length)));
     summary.indexes.sort(comparePaths);
-  } else {
-    items = canonical(items);
   }
 
-  const files = items.filter((i) => i.kind === 'file');
-  const total: Work = { files: files.length, bytes: files.reduce((n, i) => n + i.size, 0) };
   const done: Work = { files: 0, bytes: 0 };
   const onFile = o.onProgress && ((n: number) => { done.files++; done.bytes += n; o.onProgress!(done, total); });
   const written = await writePackage({ output: o.output, label: o.label, type: o.type, items, onFile });

@@ -53,24 +53,43 @@ export interface WalkOptions {
   dereference?: boolean;
 }
 
+/** What the peer (or tar) cannot take, collected so that one error lists every offender. */
+interface Problems {
+  links: string[];
+  special: string[];
+  unreadable: string[];
+}
+
+function throwProblems(p: Problems): void {
+  if (p.links.length > 0) {
+    throw new ExtError('PKG_SYMLINK', `the tree holds ${p.links.length} symlink${p.links.length === 1 ? '' : 's'}, which the peer refuses at install ("invalid file type '50'"): ${listing(p.links)}`,
+      'rerun with --dereference to package the files they point to, or replace them');
+  }
+  if (p.special.length > 0) {
+    throw new ExtError('PKG_SPECIAL_FILE', `the tree holds sockets, FIFOs or devices: ${listing(p.special)}`, 'remove them from the tree; only files and directories can be packaged');
+  }
+  if (p.unreadable.length > 0) {
+    throw new ExtError('PKG_INPUT', `cannot read ${listing(p.unreadable)}`, 'make every file in the tree readable by the user running extbuilder package');
+  }
+}
+
+const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
 /**
- * Walks `root` into code items. Without `dereference`, symlinks are refused with the list of them
- * (the peer refuses them at install); sockets, FIFOs and devices always are; unreadable files and
- * directories are refused before anything is written.
+ * The tree's entries in canonical order, one directory read at a time: a depth-first walk with each
+ * directory's names in byte order is exactly comparePaths order, so nothing needs sorting as a whole
+ * and memory follows the tree's depth, not its size. Only empty directories are entries (canonical).
  */
-export function walkTree(root: string, o: WalkOptions = {}): CodeItem[] {
-  const items: CodeItem[] = [];
-  const links: string[] = [];
-  const special: string[] = [];
-  const unreadable: string[] = [];
-  const visit = (dir: string, rel: string, ancestors: string[]) => {
+function* entries(root: string, o: WalkOptions, problems: Problems): Generator<CodeItem> {
+  function* visit(dir: string, rel: string, ancestors: string[]): Generator<CodeItem> {
     let names: string[];
     try {
-      names = readdirSync(dir);
+      names = readdirSync(dir).sort(byteOrder);
     } catch (err) {
-      unreadable.push(`${rel || '.'}/ (${(err as NodeJS.ErrnoException).code})`);
+      problems.unreadable.push(`${rel || '.'}/ (${(err as NodeJS.ErrnoException).code})`);
       return;
     }
+    if (names.length === 0 && rel) yield { path: rel, kind: 'dir', mode: 0o755, size: 0 };
     for (const name of names) {
       const abs = join(dir, name);
       const r = rel ? `${rel}/${name}` : name;
@@ -78,11 +97,11 @@ export function walkTree(root: string, o: WalkOptions = {}): CodeItem[] {
       try {
         st = lstatSync(abs);
       } catch (err) {
-        unreadable.push(`${r} (${(err as NodeJS.ErrnoException).code})`);
+        problems.unreadable.push(`${r} (${(err as NodeJS.ErrnoException).code})`);
         continue;
       }
       if (st.isSymbolicLink()) {
-        if (!o.dereference) { links.push(r); continue; }
+        if (!o.dereference) { problems.links.push(r); continue; }
         try {
           st = statSync(abs);
         } catch {
@@ -92,31 +111,75 @@ export function walkTree(root: string, o: WalkOptions = {}): CodeItem[] {
       if (st.isDirectory()) {
         const real = realpathSync(abs);
         if (ancestors.includes(real)) throw new ExtError('PKG_SYMLINK', `${r} links back to one of its own parent directories`, 'remove the loop before packaging');
-        items.push({ path: r, kind: 'dir', mode: 0o755, size: 0 });
-        visit(abs, r, [...ancestors, real]);
+        yield* visit(abs, r, [...ancestors, real]);
       } else if (st.isFile()) {
         try {
           accessSync(abs, constants.R_OK);
         } catch (err) {
-          unreadable.push(`${r} (${(err as NodeJS.ErrnoException).code})`);
+          problems.unreadable.push(`${r} (${(err as NodeJS.ErrnoException).code})`);
           continue;
         }
-        items.push({ path: r, kind: 'file', mode: normalMode(st, 'file'), size: st.size, source: abs });
+        yield { path: r, kind: 'file', mode: normalMode(st, 'file'), size: st.size, source: abs };
       } else {
-        special.push(r);
+        problems.special.push(r);
       }
     }
-  };
-  visit(root, '', [realpathSync(root)]);
-  if (links.length > 0) {
-    throw new ExtError('PKG_SYMLINK', `the tree holds ${links.length} symlink${links.length === 1 ? '' : 's'}, which the peer refuses at install ("invalid file type '50'"): ${listing(links)}`,
-      'rerun with --dereference to package the files they point to, or replace them');
   }
-  if (special.length > 0) {
-    throw new ExtError('PKG_SPECIAL_FILE', `the tree holds sockets, FIFOs or devices: ${listing(special)}`, 'remove them from the tree; only files and directories can be packaged');
+  yield* visit(root, '', [realpathSync(root)]);
+}
+
+const noProblems = (): Problems => ({ links: [], special: [], unreadable: [] });
+
+/**
+ * Walks `root` once without keeping its entries: refuses symlinks (without `dereference`; the peer
+ * refuses them at install), sockets, FIFOs, devices and unreadable files, listing every one, before
+ * anything is written; counts the files and their bytes.
+ */
+export function checkTree(root: string, o: WalkOptions = {}): { files: number; bytes: number } {
+  const problems = noProblems();
+  let files = 0;
+  let bytes = 0;
+  for (const item of entries(root, o, problems)) {
+    if (item.kind === 'file') {
+      files++;
+      bytes += item.size;
+    }
   }
-  if (unreadable.length > 0) {
-    throw new ExtError('PKG_INPUT', `cannot read ${listing(unreadable)}`, 'make every file in the tree readable by the user running extbuilder package');
+  throwProblems(problems);
+  return { files, bytes };
+}
+
+/**
+ * `root`'s code items in canonical order, walked as they are consumed. Run checkTree first: this walk
+ * stops at the first problem, which then means the tree changed in between.
+ */
+export function* treeItems(root: string, o: WalkOptions = {}): Generator<CodeItem> {
+  const problems = noProblems();
+  for (const item of entries(root, o, problems)) {
+    throwProblems(problems);
+    yield item;
   }
-  return items.sort((a, b) => comparePaths(a.path, b.path));
+  throwProblems(problems);
+}
+
+/** `root`'s code items in canonical order as a list, for small trees (index directories, tests). */
+export function walkTree(root: string, o: WalkOptions = {}): CodeItem[] {
+  checkTree(root, o);
+  return [...treeItems(root, o)];
+}
+
+/**
+ * Tree items (canonical, as treeItems gives them) merged with a few more (index files) into canonical
+ * order, without collecting the tree; an empty directory of the tree that the extra items fill is
+ * dropped, as canonical() drops it.
+ */
+export function* mergeCanonical(tree: Iterable<CodeItem>, more: CodeItem[]): Generator<CodeItem> {
+  const extra = canonical(more);
+  let next = 0;
+  for (const item of tree) {
+    while (next < extra.length && comparePaths(extra[next]!.path, item.path) < 0) yield extra[next++]!;
+    if (item.kind === 'dir' && extra.some((e) => e.path.startsWith(`${item.path}/`))) continue;
+    yield item;
+  }
+  while (next < extra.length) yield extra[next++]!;
 }

@@ -50,8 +50,8 @@ async function copyFile(item: CodeItem, buf: Uint8Array, sink: (bytes: Uint8Arra
   }
 }
 
-/** Writes code.tar.gz for `items` (sorted, with parents) to the open file `fd`. */
-async function writeCodeTarGz(items: CodeItem[], fd: number, threads: number, onFile?: (bytes: number) => void): Promise<void> {
+/** Writes code.tar.gz for `items` (in canonical order) to the open file `fd`. */
+async function writeCodeTarGz(items: Iterable<CodeItem>, fd: number, threads: number, onFile?: (bytes: number) => void): Promise<void> {
   const gz = new ChunkedGzip({ level: CODE_LEVEL, threads, out: (chunk) => writeAll(fd, chunk) });
   try {
     const buf = new Uint8Array(READ);
@@ -83,8 +83,8 @@ export interface PackageInput {
   output: string;
   label: string;
   type: string;
-  /** code.tar.gz's entries in canonical order (tree.ts canonical). */
-  items: CodeItem[];
+  /** code.tar.gz's entries in canonical order (tree.ts canonical, treeItems), read as they are written. */
+  items: Iterable<CodeItem>;
   /** Called after each file with its size, for progress. */
   onFile?: (bytes: number) => void;
   /** Deflate threads (default deflateThreads()); the bytes do not depend on it. */
