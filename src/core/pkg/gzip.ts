@@ -113,11 +113,11 @@ const AHEAD = 4;
 /**
  * gzip whose deflate stream is cut every CHUNK bytes (deflate-chunk.ts), written in order. Chunks go to
  * `threads` worker threads while this thread reads and tars the next ones; when every worker is busy,
- * this thread compresses the chunk itself. A worker isolate holds tens of MB of garbage between its
- * collections, so this thread taking part saves one, and on two cores it is faster than two workers
- * (bench/RESULTS.md). Few chunks are in flight, so memory does not grow with the input. A stream of at most CHUNK
- * bytes is one chunk: it starts no thread and is exactly GzipWriter's output, so those packages kept the
- * IDs they had before chunking.
+ * this thread compresses the chunk itself. Each isolate keeps tens of MB of garbage between its
+ * collections, so this thread taking part saves one worker, and on two cores one worker plus this
+ * thread packaged a 100 MB tree in 2.3 s against 2.6-2.8 s for two workers. Few chunks are in flight,
+ * so nothing held grows with the input. A stream of at most CHUNK bytes is one chunk: it starts no
+ * thread and is exactly GzipWriter's output, so those packages kept the IDs they had before chunking.
  */
 export class ChunkedGzip {
   private chunk = new Uint8Array(CHUNK);
