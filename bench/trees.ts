@@ -2,7 +2,7 @@
 // against cp -a. A row is left out (with a note) when the feature it measures is not in this build.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { peerEnvironment } from '../src/peer/invoke.js';
 import type { Contender } from './measure.js';
@@ -33,6 +33,20 @@ export function makeTree(dir: string, files: number, bytes: number): void {
   }
 }
 
+/** `extbuilder package --launch` against `tar -czf` + `sha256sum` on `dir` (made here unless it exists). */
+function packageRow(ext: string, root: string, dir: string, files: number, mb: number, env: Record<string, string>): TreeRow {
+  if (!existsSync(dir)) makeTree(dir, files, mb << 20);
+  const outOurs = freshOut(root);
+  const outRef = freshOut(root);
+  return {
+    name: `package --launch (${files.toLocaleString('en')} files, ${mb} MB)`,
+    contenders: [
+      { label: 'extbuilder', prepare: () => ({ file: ext, args: ['package', '--launch', dir, '--label', 'bench_1', '-o', join(outOurs(), 'p.tar.gz')], env }) },
+      { label: 'tar -czf + sha256sum', prepare: () => ({ file: '/bin/sh', args: ['-c', 'tar -czf "$1" -C "$2" . && sha256sum "$1" >/dev/null', 'sh', join(outRef(), 'p.tar.gz'), dir], env }) },
+    ],
+  };
+}
+
 function cli(repo: string, args: string[]): { ok: boolean; stderr: string } {
   const r = spawnSync(join(repo, 'bin', 'extbuilder'), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return { ok: r.status === 0, stderr: (r.stderr ?? '').trim().split('\n')[0] ?? '' };
@@ -61,44 +75,11 @@ export async function treeRows(repo: string, root: string, o: { quick: boolean; 
   const help = spawnSync(join(repo, 'bin', 'extbuilder'), ['--help'], { encoding: 'utf8' }).stdout ?? '';
   const havePackage = /extbuilder package\b/.test(help);
   const haveId = /extbuilder id\b/.test(help);
-  if (havePackage && !o.quick) {
-    // The same on a tree a tenth the size: peak memory should not follow the tree's size.
-    const smallTree = join(root, 'tree-small');
-    makeTree(smallTree, 1000, 10 << 20);
-    const outOurs = freshOut(root);
-    const outRef = freshOut(root);
-    rows.push({
-      name: 'package --launch (1,000 files, 10 MB)',
-      contenders: [
-        { label: 'extbuilder', prepare: () => ({ file: ext, args: ['package', '--launch', smallTree, '--label', 'bench_1', '-o', join(outOurs(), 'p.tar.gz')], env }) },
-        { label: 'tar -czf + sha256sum', prepare: () => ({ file: '/bin/sh', args: ['-c', 'tar -czf "$1" -C "$2" . && sha256sum "$1" >/dev/null', 'sh', join(outRef(), 'p.tar.gz'), smallTree], env }) },
-      ],
-    });
-  }
   if (havePackage) {
-    const outOurs = freshOut(root);
-    const outRef = freshOut(root);
-    rows.push({
-      name: `package --launch (${treeName})`,
-      contenders: [
-        { label: 'extbuilder', prepare: () => ({ file: ext, args: ['package', '--launch', tree, '--label', 'bench_1', '-o', join(outOurs(), 'p.tar.gz')], env }) },
-        { label: 'tar -czf + sha256sum', prepare: () => ({ file: '/bin/sh', args: ['-c', 'tar -czf "$1" -C "$2" . && sha256sum "$1" >/dev/null', 'sh', join(outRef(), 'p.tar.gz'), tree], env }) },
-      ],
-    });
-    if (!o.quick) {
-      // Four times the size again: the peak memory of the two above and this one should be alike.
-      const hugeTree = join(root, 'tree-huge');
-      makeTree(hugeTree, 4 * files, (4 * mb) << 20);
-      const outHuge = freshOut(root);
-      const outHugeRef = freshOut(root);
-      rows.push({
-        name: `package --launch (${(4 * files).toLocaleString('en')} files, ${4 * mb} MB)`,
-        contenders: [
-          { label: 'extbuilder', prepare: () => ({ file: ext, args: ['package', '--launch', hugeTree, '--label', 'bench_1', '-o', join(outHuge(), 'p.tar.gz')], env }) },
-          { label: 'tar -czf + sha256sum', prepare: () => ({ file: '/bin/sh', args: ['-c', 'tar -czf "$1" -C "$2" . && sha256sum "$1" >/dev/null', 'sh', join(outHugeRef(), 'p.tar.gz'), hugeTree], env }) },
-        ],
-      });
-    }
+    // Trees a tenth and four times the size besides: peak memory should not follow the tree's size.
+    if (!o.quick) rows.push(packageRow(ext, root, join(root, 'tree-small'), files / 10, mb / 10, env));
+    rows.push(packageRow(ext, root, tree, files, mb, env));
+    if (!o.quick) rows.push(packageRow(ext, root, join(root, 'tree-huge'), files * 4, mb * 4, env));
   } else {
     o.notes.push('`extbuilder package` is not in this build: the package row is left out.');
   }
