@@ -74,7 +74,7 @@ async function writeCodeTarGz(items: Iterable<CodeItem>, fd: number, threads: nu
 }
 
 /** Deflate worker threads besides the main thread: one per further core, up to 7. */
-export function deflateThreads(): number {
+function deflateThreads(): number {
   return Math.max(0, Math.min(availableParallelism() - 1, 7));
 }
 
@@ -87,8 +87,6 @@ export interface PackageInput {
   items: Iterable<CodeItem>;
   /** Called after each file with its size, for progress. */
   onFile?: (bytes: number) => void;
-  /** Deflate threads (default deflateThreads()); the bytes do not depend on it. */
-  threads?: number;
 }
 
 export interface PackageResult {
@@ -124,7 +122,7 @@ export async function writePackage(input: PackageInput): Promise<PackageResult> 
     } catch (err) {
       throw outputError(input.output, err);
     }
-    await writeCodeTarGz(input.items, innerFd, input.threads ?? deflateThreads(), input.onFile);
+    await writeCodeTarGz(input.items, innerFd, deflateThreads(), input.onFile);
     const codeSize = fstatSync(innerFd).size;
 
     const hash = createHash('sha256');
