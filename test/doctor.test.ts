@@ -122,7 +122,7 @@ test('a CRLF script, a missing interpreter and a dangling link', () => {
 test('a builder running through env node without node on the peer\'s PATH', () => {
   const r = doctor(install(), { PATH: '/nonexistent' });
   assert.equal(r.code, 1);
-  line(r, 'fail', /^fail bin\/detect runs "node" through env, but node is not on the peer's PATH \(\/nonexistent\)/);
+  line(r, 'fail', /^fail bin\/detect runs "node" through env, but node is not on the PATH it gets \(\/nonexistent\)/);
 });
 
 test('a variable the config needs but propagateEnvironment does not cover', () => {

@@ -106,9 +106,7 @@ async function killRuns(runBin: string, bld: string, label: string): Promise<num
   let running = 0;
   for (const [i, [signal, delay]] of plan.entries()) {
     const token = `3600.${process.pid}${label.length}${i}7`;
-    const runDir = join(dir, `rundir-${label}-${i}`);
-    mkdirSync(runDir, { mode: 0o700 });
-    writeFileSync(join(runDir, 'chaincode.json'), JSON.stringify({ chaincode_id: 'run:1', peer_address: '127.0.0.1:7052', client_cert: '', client_key: '', root_cert: '', mspid: 'Org1MSP' }));
+    const runDir = runMetadata(`rundir-${label}-${i}`);
     const child = spawn(runBin, [bld, runDir], { env: { ...env, CC_TOKEN: token }, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr.resume();
     const closed = new Promise<void>((res) => child.on('close', () => res()));
@@ -116,15 +114,28 @@ async function killRuns(runBin: string, bld: string, label: string): Promise<num
     if (processesWith(token).length) running++;
     child.kill(signal);
     await closed;
-    // The peer waits 5 s after SIGTERM before SIGKILL; allow that and a little more for the watchdog.
-    let left = processesWith(token);
-    for (let waited = 0; left.length && waited < 7000; waited += 100) {
-      await new Promise((res) => setTimeout(res, 100));
-      left = processesWith(token);
-    }
-    assert.deepEqual(left, [], `${label}: ${signal} after ${delay} ms left processes behind`);
+    await assertNoneLeft(token, `${label}: ${signal} after ${delay} ms left processes behind`);
   }
   return running;
+}
+
+/** The peer waits 5 s after SIGTERM before SIGKILL; allows that and a little more for the watchdog. */
+async function assertNoneLeft(token: string, message: string): Promise<void> {
+  let left = processesWith(token);
+  for (let waited = 0; left.length && waited < 7000; waited += 100) {
+    await new Promise((res) => setTimeout(res, 100));
+    left = processesWith(token);
+  }
+  for (const p of left) process.kill(Number(p.split(':')[0]), 'SIGKILL');
+  assert.deepEqual(left, [], message);
+}
+
+/** A chaincode.json for a run that never reaches a peer (these chaincodes only sleep). */
+function runMetadata(name: string): string {
+  const runDir = join(dir, name);
+  mkdirSync(runDir, { mode: 0o700 });
+  writeFileSync(join(runDir, 'chaincode.json'), JSON.stringify({ chaincode_id: 'run:1', peer_address: '127.0.0.1:7052', client_cert: '', client_key: '', root_cert: '', mspid: 'Org1MSP' }));
+  return runDir;
 }
 
 /** A launch-mode build of a chaincode script; undefined when this build has no launch mode. */
@@ -142,6 +153,31 @@ test('run under SIGTERM or SIGKILL at random points leaves no process behind', {
   if (!ctx) { t.skip('launch mode is not in this build'); return; }
   const running = await killRuns(join(REPO, 'bin', 'run'), ctx.bld, 'node');
   assert.ok(running >= 3, `the chaincode was running at only ${running} of the kills`);
+});
+
+test('run SIGKILLed the moment it forks the chaincode leaves no process behind', { timeout: 120_000 }, async (t) => {
+  // The supervisor's narrowest window: the chaincode's process exists but spawn has not yet returned its
+  // PID to run, so the watchdog cannot know its group. Run's children are watched from /proc, and the
+  // kill lands as soon as the second one (after the watchdog) appears.
+  const ctx = launchBuild('run:3', '#!/bin/sh\nsleep "$CC_TOKEN" &\nexec sleep "$CC_TOKEN"\n');
+  if (!ctx) { t.skip('launch mode is not in this build'); return; }
+  if (!existsSync(`/proc/${process.pid}/task/${process.pid}/children`)) { t.skip('this kernel has no /proc/PID/task/TID/children'); return; }
+  for (let i = 0; i < 5; i++) {
+    const token = `3600.${process.pid}${i}3`;
+    const child = spawn(join(REPO, 'bin', 'run'), [ctx.bld, runMetadata(`rundir-fork-${i}`)], {
+      env: { ...env, CC_TOKEN: token, EXTBUILDER_RUN_NO_EXECVE: '1' }, cwd: dir, stdio: ['ignore', 'ignore', 'ignore'],
+    });
+    const closed = new Promise<void>((res) => child.on('close', () => res()));
+    const children = `/proc/${child.pid}/task/${child.pid}/children`;
+    let seen = 0;
+    for (const end = Date.now() + 10_000; seen < 2 && Date.now() < end;) {
+      try { seen = readFileSync(children, 'utf8').split(' ').filter(Boolean).length; } catch { /* not yet, or no such file */ }
+    }
+    child.kill('SIGKILL');
+    await closed;
+    assert.equal(seen, 2, 'run started the watchdog and the chaincode');
+    await assertNoneLeft(token, `kill ${i}: the chaincode outlived run`);
+  }
 });
 
 test('run by the standalone binary under SIGTERM or SIGKILL leaves no process behind', { timeout: 300_000 }, async (t) => {

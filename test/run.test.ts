@@ -74,6 +74,18 @@ function snapshot(dir: string, rel = ''): string[] {
 }
 
 /** A fresh RUN_METADATA_DIR as the peer makes it: $TMPDIR/fabric-run<random>, 0700. */
+/** A 64-byte ELF header (no program headers) for an architecture other than this one. */
+function otherArchElf(): Buffer {
+  const h = Buffer.alloc(64);
+  h.write('\x7fELF', 0, 'latin1');
+  h[4] = 2; // 64-bit
+  h[5] = 1; // little-endian
+  h[6] = 1;
+  h.writeUInt16LE(2, 16); // ET_EXEC
+  h.writeUInt16LE(process.arch === 'arm64' ? 62 : 183, 18);
+  return h;
+}
+
 function runMetadataDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'fabric-run'));
   chmodSync(dir, 0o700);
@@ -315,6 +327,15 @@ test('bad input to run: one line, a stable code, exit 1', async (t) => {
     writeFileSync(file, JSON.stringify(l));
     return c.bld;
   };
+  const packagedCommand = (content: string | Buffer) => async () => {
+    const c = await install(join(FIXTURES, 'launch', 'node-kv'), (src) => {
+      writeFileSync(join(src, 'start.sh'), content, { mode: 0o755 });
+      const l = JSON.parse(readFileSync(join(src, 'launch.json'), 'utf8')) as Record<string, unknown>;
+      l.command = './start.sh';
+      writeFileSync(join(src, 'launch.json'), JSON.stringify(l));
+    });
+    return c.bld;
+  };
   const cases: { name: string; code: string; noExecve?: boolean; bld?: () => Promise<string>; cc: (dir: string) => Promise<unknown> | void; includes?: RegExp }[] = [
     { name: 'no chaincode.json', code: 'RUN_METADATA_READ', cc: () => undefined },
     { name: 'chaincode.json is not JSON', code: 'RUN_METADATA_PARSE', cc: (d) => writeCc(d, '{"chaincode_id": ') },
@@ -331,15 +352,9 @@ test('bad input to run: one line, a stable code, exit 1', async (t) => {
       chmodSync(join(c.bld, 'code', 'start.sh'), 0o644);
       return c.bld;
     }, cc: good },
-    { name: 'a packaged command whose interpreter is missing (supervised run)', code: 'RUN_START', noExecve: true, bld: async () => {
-      const c = await install(join(FIXTURES, 'launch', 'node-kv'), (src) => {
-        writeFileSync(join(src, 'start.sh'), '#!/no/such/interpreter\n', { mode: 0o755 });
-        const l = JSON.parse(readFileSync(join(src, 'launch.json'), 'utf8')) as Record<string, unknown>;
-        l.command = './start.sh';
-        writeFileSync(join(src, 'launch.json'), JSON.stringify(l));
-      });
-      return c.bld;
-    }, cc: good, includes: /ENOENT/ },
+    ...([false, true] as const).map((noExecve) => ({ name: `a packaged command whose interpreter is missing${noExecve ? ' (supervised run)' : ''}`, code: 'RUN_START', noExecve, bld: packagedCommand('#!/no/such/interpreter\n'), cc: good, includes: /start\.sh needs the interpreter \/no\/such\/interpreter, which this system lacks/ })),
+    { name: 'a packaged command run through env by a runtime not on PATH', code: 'RUN_START', bld: packagedCommand('#!/usr/bin/env no-such-runtime\n'), cc: good, includes: /runs "no-such-runtime" through env, but no-such-runtime is not on the PATH it gets/ },
+    { name: 'a packaged binary built for another architecture', code: 'RUN_START', bld: packagedCommand(otherArchElf()), cc: good, includes: new RegExp(`start\\.sh is built for ${process.arch === 'arm64' ? 'x64' : 'arm64'}, this system is ${process.arch}`) },
     { name: 'a workdir escaping the package', code: 'LAUNCH_PATH_ESCAPES', bld: editLaunch((l) => { l.workdir = '../..'; }), cc: good },
     { name: 'a placeholder no one provides', code: 'TEMPLATE_MISSING_KEY', bld: editLaunch((l) => { l.args = ['{{.peer_address}}', '{{.no_such_key}}']; }), cc: good, includes: /no_such_key/ },
     { name: 'a service-mode build', code: 'RUN_NOT_LAUNCH', bld: async () => {

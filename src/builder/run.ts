@@ -1,12 +1,13 @@
 // run's logic (contract section 6): from chaincode.json and the built launch.json to a chaincode process
 // that dials the peer, with no supervisor left behind where the runtime can exec, and no orphan anywhere.
-import { spawn } from 'node:child_process';
-import { accessSync, chmodSync, constants, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, chmodSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { delimiter, isAbsolute, join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import type { Config } from '../core/config.js';
 import { templateSourcesHint } from '../core/config.js';
 import { ExtError } from '../core/errors.js';
+import { execTarget, onPath, type ExecTarget } from '../core/exec-check.js';
 import { readJsonFile } from '../core/json.js';
 import type { Logger } from '../core/log.js';
 import { check } from '../core/schema.js';
@@ -98,18 +99,6 @@ function writeTlsFiles(runDir: string, cfg: ChaincodeRun): { dir: string; env: R
   }
 }
 
-/** PATH lookup as execvp does it, so a missing program fails with a coded line instead of a spawn error. */
-function findOnPath(name: string, path: string | undefined): string | undefined {
-  for (const dir of (path ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const p = join(dir, name);
-    try {
-      if (statSync(p).isFile()) { accessSync(p, constants.X_OK); return p; }
-    } catch { /* next */ }
-  }
-  return undefined;
-}
-
 /** Everything run decides before starting the chaincode. Writes only the TLS files. */
 export function prepareLaunch({ buildDir, runDir, env, config, log }: RunInputs): LaunchCommand {
   const built = readBuildOutput(buildDir);
@@ -138,13 +127,19 @@ export function prepareLaunch({ buildDir, runDir, env, config, log }: RunInputs)
       throw new ExtError('LAUNCH_COMMAND_MISSING', `launch.json command ${file} is not an executable file on this peer`, 'install it on the peer, or package the program and give its path in the package');
     }
   } else {
-    const found = findOnPath(plan.program.name, path);
+    const found = onPath(plan.program.name, path);
     if (!found) {
       throw new ExtError('LAUNCH_COMMAND_MISSING', `launch.json command ${JSON.stringify(plan.program.name)} is not on the PATH run has (${path ?? 'PATH is not set'})`,
         'install it on the peer, set PATH in launch.json env, or package the program and give its path in the package');
     }
     file = found;
   }
+  // The kernel's answer for a missing #! interpreter or ELF loader is ENOENT naming the command itself.
+  let target: ExecTarget | undefined;
+  try {
+    target = execTarget(file, `launch.json command ${plan.program.kind === 'package' ? plan.program.rel : file}`, path);
+  } catch { /* unreadable (a directory, say): exec itself will say so */ }
+  if (target?.kind !== 'other' && target?.problem) throw new ExtError('RUN_START', target.problem.what, target.problem.fix);
 
   const tls = cfg.client_cert !== '';
   const childEnv: Record<string, string> = {};
@@ -239,19 +234,33 @@ export class LineCapper {
  * its children too), its stdout and stderr come through line-capped, and a watchdog ends the group if
  * run itself dies: a /bin/sh blocked reading a pipe whose only writer is run. Run writes the group's ID,
  * then nothing; a SIGKILL of run closes the pipe, the watchdog reads EOF, sends SIGTERM to the group and
- * SIGKILL 4 s later if it lingers. The watchdog and the signal handlers are in place before the
- * chaincode starts, so no moment exists in which run can die and leave it running unwatched, bar the
- * microseconds between spawn and the write of the group ID. (`kill -TERM -PGID`, not `kill -s TERM --
- * -PGID`: dash, Debian's /bin/sh, rejects the latter.)
+ * SIGKILL 4 s later if it lingers. (`kill -TERM -PGID`, not `kill -s TERM -- -PGID`: dash, Debian's
+ * /bin/sh, rejects the latter.)
  */
 const WATCHDOG = 'read pgid || exit 0; read _ignored; kill -TERM -"$pgid" 2>/dev/null || exit 0; i=0; while [ $i -lt 40 ]; do kill -0 -"$pgid" 2>/dev/null || exit 0; sleep 0.1; i=$((i+1)); done; kill -KILL -"$pgid" 2>/dev/null; exit 0';
 
-function supervise(l: LaunchCommand, log: Logger): Promise<number> {
+/**
+ * The group's ID exists only once spawn returns, and spawn blocks until the child has exec'd: on a busy
+ * host, milliseconds in which a SIGKILL of run would leave a chaincode no watchdog knows of. So the
+ * chaincode starts behind a gate, a /bin/sh that execs it only after reading a line from run, and exits
+ * on EOF instead. Run opens the gate once the group's ID is in the watchdog's pipe: a run killed before
+ * that leaves a gate and a watchdog that both exit, and one killed after it a watchdog that knows the group.
+ */
+const GATE = 'read _go || exit 0; exec "$0" "$@" </dev/null';
+
+/** `shell`: /bin/sh exists, for the watchdog and the gate; without it (distroless) run has neither. */
+function supervise(l: LaunchCommand, log: Logger, shell: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
-    const watchdog = spawn('/bin/sh', ['-c', WATCHDOG, 'extbuilder-run-watchdog'], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
-    watchdog.on('error', () => log.info('warning: the orphan watchdog (/bin/sh) could not start: a SIGKILL of run would leave the chaincode running'));
-    watchdog.stdin!.on('error', () => undefined); // a watchdog that died must not take run with it
-    watchdog.unref();
+    const watchdogWarning = 'warning: the orphan watchdog (/bin/sh) could not start: a SIGKILL of run would leave the chaincode running';
+    let watchdog: ChildProcess | undefined;
+    if (shell) {
+      watchdog = spawn('/bin/sh', ['-c', WATCHDOG, 'extbuilder-run-watchdog'], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+      watchdog.on('error', () => log.info(watchdogWarning));
+      watchdog.stdin!.on('error', () => undefined); // a watchdog that died must not take run with it
+      watchdog.unref();
+    } else {
+      log.info(watchdogWarning);
+    }
 
     let pgid: number | undefined;
     let killTimer: NodeJS.Timeout | undefined;
@@ -272,19 +281,25 @@ function supervise(l: LaunchCommand, log: Logger): Promise<number> {
       if (killTimer) clearTimeout(killTimer);
       process.off('SIGTERM', onTerm);
       process.off('SIGINT', onInt);
-      watchdog.stdin!.destroy();
+      watchdog?.stdin!.destroy();
       if (l.tlsDir) rmSync(l.tlsDir, { recursive: true, force: true });
     };
 
-    const child = spawn(l.file, l.args, { cwd: l.cwd, env: l.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const options = { cwd: l.cwd, env: l.env, detached: true };
+    const child = shell
+      ? spawn('/bin/sh', ['-c', GATE, l.file, ...l.args], { ...options, stdio: ['pipe', 'pipe', 'pipe'] })
+      : spawn(l.file, l.args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
     if (child.pid === undefined) {
-      // exec failed (ENOENT for a missing interpreter, EACCES, ENOEXEC): 'error' follows, and no 'exit'
+      // exec failed (ENOENT, EACCES, ENOEXEC): 'error' follows, and no 'exit'
       done();
-      child.once('error', (err) => reject(new ExtError('RUN_START', `cannot start ${l.file}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, 'check the command in launch.json and its interpreter line', { cause: err })));
+      child.once('error', (err) => reject(new ExtError('RUN_START', `cannot start ${shell ? '/bin/sh' : l.file}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, 'check the command in launch.json and its interpreter line', { cause: err })));
       return;
     }
     pgid = child.pid;
-    watchdog.stdin!.write(`${pgid}\n`);
+    const openGate = () => { child.stdin?.end('go\n'); };
+    child.stdin?.on('error', () => undefined); // a gate already stopped by a signal
+    if (watchdog) watchdog.stdin!.write(`${pgid}\n`, openGate);
+    else openGate();
     child.on('error', (err) => log.debug(`chaincode process: ${err.message}`));
     log.info(startLine(l, pgid));
 
@@ -326,7 +341,8 @@ function hasShell(): boolean {
 export async function runChaincode(inputs: RunInputs): Promise<number> {
   const l = prepareLaunch(inputs);
   const execve = inputs.useExecve === false ? undefined : execveOf();
-  if (execve && hasShell()) {
+  const shell = hasShell();
+  if (execve && shell) {
     inputs.log.info(startLine(l, process.pid));
     try {
       process.chdir(l.cwd);
@@ -335,5 +351,5 @@ export async function runChaincode(inputs: RunInputs): Promise<number> {
       throw new ExtError('RUN_START', `cannot exec the chaincode ${l.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'check that /bin/sh exists on the peer and the command is executable', { cause: err });
     }
   }
-  return supervise(l, inputs.log);
+  return supervise(l, inputs.log, shell);
 }

@@ -1,12 +1,13 @@
 // extbuilder doctor: checks an installation as the peer will use it (the builder's bin/, core.yaml's
 // externalBuilders entry, the builder config and its TLS files, the peer's durable builds), one
 // `ok|warn|fail <what> (<fix>)` line per finding. The executable and core.yaml checks are shared with simulate.
-import { accessSync, closeSync, constants as fsc, existsSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, statSync } from 'node:fs';
-import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { Argv } from 'yargs';
 import { loadConfig, type Config } from '../core/config.js';
 import { ExtError, formatError } from '../core/errors.js';
+import { execTarget } from '../core/exec-check.js';
 import { parseCertificates, parsePrivateKey } from '../core/tls.js';
 import { BUILD_INFO, MalformedChaincodeInfo, readRelease, type PeerVersion } from '../peer/durable.js';
 import type { CliCommand } from './commands.js';
@@ -17,50 +18,6 @@ const warn = (what: string, fix: string): Finding => ({ verdict: 'warn', what, f
 const fail = (what: string, fix: string): Finding => ({ verdict: 'fail', what, fix });
 
 // ---- executables ----
-
-const ELF_MACHINES: Record<number, string> = { 3: 'ia32', 40: 'arm', 62: 'x64', 183: 'arm64', 21: 'ppc64', 22: 's390x', 243: 'riscv64' };
-
-function readAt(fd: number, pos: number, len: number): Buffer {
-  const b = Buffer.alloc(len);
-  const n = readSync(fd, b, 0, len, pos);
-  return b.subarray(0, n);
-}
-
-/** PT_INTERP of an ELF file (the dynamic loader), or undefined for a static binary. */
-function elfInfo(file: string): { machine: number; interp?: string } {
-  const fd = openSync(file, 'r');
-  try {
-    const h = readAt(fd, 0, 64);
-    const is64 = h[4] === 2;
-    const le = h[5] === 1;
-    const u16 = (b: Buffer, o: number): number => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
-    const u32 = (b: Buffer, o: number): number => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
-    const uN = (b: Buffer, o: number): number => (is64 ? Number(le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o)) : u32(b, o));
-    const machine = u16(h, 18);
-    const phoff = uN(h, is64 ? 0x20 : 0x1c);
-    const phentsize = u16(h, is64 ? 0x36 : 0x2a);
-    const phnum = u16(h, is64 ? 0x38 : 0x2c);
-    for (let i = 0; i < phnum && i < 256; i++) {
-      const ph = readAt(fd, phoff + i * phentsize, phentsize);
-      if (ph.length < phentsize || u32(ph, 0) !== 3) continue;
-      const off = uN(ph, is64 ? 8 : 4);
-      const size = uN(ph, is64 ? 0x20 : 0x10);
-      return { machine, interp: readAt(fd, off, Math.min(size, 4096)).toString('latin1').replace(/\0.*$/s, '') };
-    }
-    return { machine };
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function onPath(name: string, pathEnv: string | undefined): string | undefined {
-  for (const dir of (pathEnv ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const p = join(dir, name);
-    try { accessSync(p, fsc.X_OK); if (statSync(p).isFile()) return p; } catch { /* next */ }
-  }
-  return undefined;
-}
 
 /**
  * Why the peer could not exec `file`, or an ok. The peer's exec failures (a missing file, no exec bit,
@@ -88,44 +45,22 @@ export function checkExecutable(file: string, label: string, pathEnv: string | u
   if ((st.mode & 0o111) === 0) {
     return [fail(`${label} is not executable (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')})`, `chmod 755 ${file}; the peer treats a detect it cannot exec as "not mine" and logs that at DEBUG only`)];
   }
-  const fd = openSync(target, 'r');
-  const head = readAt(fd, 0, 4096);
-  closeSync(fd);
-  if (head.subarray(0, 2).toString('latin1') === '#!') {
-    const firstLine = head.toString('latin1').split('\n')[0]!;
-    if (firstLine.endsWith('\r')) {
-      return [fail(`${label} has CRLF line endings: the kernel looks for the interpreter ${JSON.stringify(firstLine.slice(2).trim() + '\r')}`, `convert it to LF line endings (dos2unix ${file}; in git: * text eol=lf)`)];
-    }
-    const parts = firstLine.slice(2).trim().split(/\s+/);
-    const interp = parts[0];
-    const arg = parts[1] === '-S' ? parts[2] : parts[1]; // env -S splits the rest into arguments
-    if (!interp || !existsSync(interp)) {
-      return [fail(`${label} needs the interpreter ${interp ?? '(none)'}, which this system lacks`, interp?.endsWith('bash') ? 'use #!/bin/sh with POSIX syntax (Alpine-based peer images up to 2.4 have no bash), or install bash' : 'install it, or change the #! line')];
-    }
-    if (interp.endsWith('/env') && arg && !onPath(arg, pathEnv)) {
-      return [fail(`${label} runs "${arg}" through env, but ${arg} is not on the peer's PATH (${pathEnv ?? 'unset'})`, `install ${arg}, or use a standalone binary of the builder that needs no interpreter`)];
-    }
+  const t = execTarget(target, label, pathEnv);
+  if (t.kind === 'script') {
+    if (t.problem) return [fail(t.problem.what, t.problem.fix)];
     const text = st.size <= 1 << 20 ? readFileSync(target, 'latin1') : '';
     if (text.includes('\r\n')) {
       return [fail(`${label} has CRLF line endings: the shell reads every \\r as part of a command`, `convert it to LF line endings (dos2unix ${file})`)];
     }
-    if (/^\/bin\/sh$/.test(interp) && /set\s+-[a-z]*o\s+pipefail|-o pipefail/.test(text)) {
+    if (/^\/bin\/sh$/.test(t.interp) && /set\s+-[a-z]*o\s+pipefail|-o pipefail/.test(text)) {
       findings.push(warn(`${label} is #!/bin/sh but uses "set -o pipefail", which dash rejects`, 'Ubuntu-based peer images (2.5+) have /bin/sh = dash: drop pipefail or use #!/bin/bash where bash exists'));
     }
-    findings.push(ok(`${label}: script for ${interp}${arg && interp.endsWith('/env') ? ` ${arg}` : ''}`));
+    findings.push(ok(`${label}: script for ${t.interp}${t.envProgram ? ` ${t.envProgram}` : ''}`));
     return findings;
   }
-  if (head.subarray(0, 4).toString('latin1') === '\x7fELF') {
-    const { machine, interp } = elfInfo(target);
-    const arch = ELF_MACHINES[machine] ?? `machine ${machine}`;
-    if (arch !== process.arch) {
-      return [fail(`${label} is built for ${arch}, this system is ${process.arch}`, `install the ${process.arch} build of the builder`)];
-    }
-    if (interp && !existsSync(interp)) {
-      const libc = /musl/.test(interp) ? 'musl (Alpine)' : 'glibc';
-      return [fail(`${label} needs the loader ${interp} (${libc}), which this system lacks: exec fails with "no such file or directory"`, `install the build for this system's libc (musl for Alpine-based peers up to 2.4, glibc for 2.5+)`)];
-    }
-    return [ok(`${label}: ${arch} binary${interp ? ` (loader ${interp})` : ' (static)'}`)];
+  if (t.kind === 'elf') {
+    if (t.problem) return [fail(t.problem.what, t.problem.fix)];
+    return [ok(`${label}: ${t.arch} binary${t.loader ? ` (loader ${t.loader})` : ' (static)'}`)];
   }
   return [fail(`${label} is neither a #! script nor an ELF binary: exec fails with "exec format error"`, 'add a #! line, or install the real binary')];
 }
