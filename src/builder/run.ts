@@ -251,15 +251,15 @@ const GATE = 'read _go || exit 0; exec "$0" "$@" </dev/null';
 /** `shell`: /bin/sh exists, for the watchdog and the gate; without it (distroless) run has neither. */
 function supervise(l: LaunchCommand, log: Logger, shell: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
-    const watchdogWarning = 'warning: the orphan watchdog (/bin/sh) could not start: a SIGKILL of run would leave the chaincode running';
+    const unwatched = 'a SIGKILL of run would leave the chaincode running';
     let watchdog: ChildProcess | undefined;
     if (shell) {
       watchdog = spawn('/bin/sh', ['-c', WATCHDOG, 'extbuilder-run-watchdog'], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
-      watchdog.on('error', () => log.info(watchdogWarning));
+      watchdog.on('error', () => log.info(`warning: the orphan watchdog (/bin/sh) could not start: ${unwatched}`));
       watchdog.stdin!.on('error', () => undefined); // a watchdog that died must not take run with it
       watchdog.unref();
     } else {
-      log.info(watchdogWarning);
+      log.info(`warning: no /bin/sh on this peer, so no orphan watchdog: ${unwatched}`);
     }
 
     let pgid: number | undefined;
