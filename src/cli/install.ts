@@ -2,8 +2,10 @@
 // config example) from a built target, verifying its SHA256SUMS, and prints how to wire it into a peer.
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { createRequire } from 'node:module';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
+import { VERSION } from '../builder/output.js';
 import { ExtError, formatError } from '../core/errors.js';
 import { fillAtomically } from '../core/fsx.js';
 import type { CliCommand } from './commands.js';
@@ -16,6 +18,9 @@ export const DEFAULT_PEER_PATH = '/opt/hyperledger/extbuilder';
 
 /** What install writes besides the target's own files; config.json itself is the user's and is never touched. */
 export const CONFIG_EXAMPLE = 'config.example.json';
+
+/** The links in bin/ by which the peer calls each phase. */
+const PHASE_LINKS = ['detect', 'build', 'release', 'run'];
 
 /** The target's files, replaced as a whole on reinstall. */
 const TARGET_ENTRIES = ['bin', 'lib', 'README', 'SHA256SUMS', 'TARGET'];
@@ -62,34 +67,71 @@ export function ownRoot(argv1: string | undefined = process.argv[1], execPath: s
   return undefined;
 }
 
-/** The built target directory to install from. */
-export function resolveSource(o: { from?: string; target: string; root?: string }): { dir: string; target: BinaryTarget } {
+/** The npm package that carries a target: an optional dependency of this one, as esbuild's and swc's are. */
+export const targetPackage = (target: BinaryTarget): string => `@fabric-extbuilder/${target}`;
+
+/**
+ * The one npm command that brings a target's package next to this one. npm refuses a package built for
+ * another cpu or libc unless forced; the host's own target it installs as it is.
+ */
+export function npmInstallCommand(root: string, target: BinaryTarget, host: BinaryTarget | undefined): string {
+  const force = target === host ? '' : ' --force';
+  const spec = `${targetPackage(target)}@${VERSION}`;
+  const nm = dirname(root);
+  if (basename(nm) === 'node_modules' && basename(dirname(nm)) === 'lib') return `npm install -g${force} --prefix ${dirname(dirname(nm))} ${spec}`;
+  if (basename(nm) === 'node_modules') return `npm install${force} --prefix ${dirname(nm)} ${spec}`;
+  return `npm install -g${force} ${spec}`;
+}
+
+/** Where an installed target package is, seen from this package (nested, or beside it in a global prefix). */
+function findTargetPackage(root: string, target: BinaryTarget): string | undefined {
+  try {
+    return dirname(createRequire(join(root, 'package.json')).resolve(`${targetPackage(target)}/package.json`));
+  } catch {
+    return undefined;
+  }
+}
+
+const targetOf = (dir: string): string | undefined => {
+  try { return readFileSync(join(dir, 'TARGET'), 'utf8').trim(); } catch { return undefined; }
+};
+
+/**
+ * The built target directory to install from: --from; else this standalone build itself; else, for the
+ * npm package, the target's own package (in a checkout, dist-binaries/<target> first).
+ */
+export function resolveSource(o: { from?: string; target: string; root?: string; host?: () => BinaryTarget }): { dir: string; target: BinaryTarget } {
   const want = o.target === 'auto' ? undefined : o.target;
   if (want !== undefined && !(BINARY_TARGETS as readonly string[]).includes(want)) {
     throw new ExtError('INSTALL_TARGET', `unknown target ${want}`, `use auto or one of ${BINARY_TARGETS.join(', ')}`);
   }
-  const targetOf = (dir: string): string | undefined => {
-    try { return readFileSync(join(dir, 'TARGET'), 'utf8').trim(); } catch { return undefined; }
-  };
   if (o.from) {
     const dir = resolve(o.from);
     const t = targetOf(dir);
-    if (!t) throw new ExtError('INSTALL_SOURCE', `${dir} is not a built target (it has no TARGET file)`, 'give --from dist-binaries/<target> or an unpacked <target>.tar.gz');
+    if (!t) throw new ExtError('INSTALL_SOURCE', `${dir} is not a built target (it has no TARGET file)`, 'give --from an unpacked <target>.tar.gz or an installed @fabric-extbuilder/<target> package');
     if (want && t !== want) throw new ExtError('INSTALL_TARGET', `${dir} holds ${t}, not ${want}`, `give --from the ${want} directory, or --target ${t}`);
     return { dir, target: t as BinaryTarget };
   }
   const root = o.root ?? ownRoot();
-  if (!root) throw new ExtError('INSTALL_SOURCE', 'cannot tell where this program is installed', 'give --from dist-binaries/<target>');
+  if (!root) throw new ExtError('INSTALL_SOURCE', 'cannot tell where this program is installed', 'give --from DIR, an unpacked <target>.tar.gz');
   const own = targetOf(root);
   if (own) {
     // A standalone build installs itself; it carries no other target.
-    if (want && own !== want) throw new ExtError('INSTALL_TARGET', `this program is the ${own} build and cannot install ${want}`, `run install from the ${want} build, or from the npm package after npm run binaries`);
+    if (want && own !== want) throw new ExtError('INSTALL_TARGET', `this program is the ${own} build and cannot install ${want}`, `run install from the ${want} build (its .tar.gz), or from the npm package fabric-extbuilder`);
     return { dir: root, target: own as BinaryTarget };
   }
-  const target = (want ?? detectTarget()) as BinaryTarget;
-  const dir = join(root, 'dist-binaries', target);
-  if (!existsSync(join(dir, 'TARGET'))) throw new ExtError('INSTALL_SOURCE', `${dir} has not been built`, `run npm run binaries -- ${target}`);
-  return { dir, target };
+  const detect = o.host ?? detectTarget;
+  const target = (want as BinaryTarget | undefined) ?? detect(); // INSTALL_TARGET on an arch with no build
+  let host: BinaryTarget | undefined;
+  try { host = detect(); } catch { host = undefined; }
+  const checkout = existsSync(join(root, 'scripts', 'binaries.ts'));
+  const built = join(root, 'dist-binaries', target);
+  if (checkout && existsSync(join(built, 'TARGET'))) return { dir: built, target };
+  const pkg = findTargetPackage(root, target);
+  if (pkg && targetOf(pkg) === target) return { dir: pkg, target };
+  if (checkout) throw new ExtError('INSTALL_SOURCE', `${built} has not been built`, `run npm run binaries -- ${target}`);
+  throw new ExtError('INSTALL_SOURCE', `the package ${targetPackage(target)} is not installed (npm installs only this machine's target, ${host ?? 'none'}, with fabric-extbuilder)`,
+    `run ${npmInstallCommand(root, target, host)}`);
 }
 
 /** Checks every file SHA256SUMS lists, and that it lists every file: a damaged copy is not installed. */
@@ -163,6 +205,10 @@ export async function install(source: { dir: string; target: BinaryTarget }, des
       if (lstatSync(s).isDirectory()) copyTree(s, join(scratch, name));
       else { copyFileSync(s, join(scratch, name)); chmodSync(join(scratch, name), 0o644); }
     }
+    // npm keeps no links, so a target from its npm package comes without the phase links: make them.
+    for (const phase of PHASE_LINKS) {
+      if (!existsSync(join(scratch, 'bin', phase))) symlinkSync('extbuilder', join(scratch, 'bin', phase));
+    }
     writeFileSync(join(scratch, CONFIG_EXAMPLE), `${JSON.stringify(CONFIG_EXAMPLE_JSON, null, 2)}\n`, { mode: 0o644 });
   });
   // A reinstall of another target must not leave the previous one's lib/ behind.
@@ -208,7 +254,7 @@ export const installCommand: CliCommand = {
   builder: (y: Argv) => y
     .positional('dir', { type: 'string', describe: 'the directory to create (or upgrade)', demandOption: true })
     .option('target', { type: 'string', default: 'auto', describe: `auto (this machine's) or one of ${BINARY_TARGETS.join(', ')}` })
-    .option('from', { type: 'string', describe: 'a built target directory (default: dist-binaries/<target> of this package, or this standalone build itself)' })
+    .option('from', { type: 'string', describe: 'a built target directory, such as an unpacked <target>.tar.gz (default: the @fabric-extbuilder/<target> package, or this standalone build itself)' })
     .option('peer-path', { type: 'string', default: DEFAULT_PEER_PATH, describe: 'the directory\'s path as the peer sees it (inside its container)' }),
   async handler(argv) {
     try {
