@@ -1,10 +1,11 @@
-// Writes the README's error-code reference (between the codes:start/end markers) from src/core/codes.ts.
+// Writes the error-code reference of docs/errors.md (between the codes:start/end markers) from
+// src/core/codes.ts. `npm run gen` runs it; test/generated.test.ts fails when the page is stale.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ERROR_CODES, WARNING_CODES } from '../src/core/codes.js';
 
-const README = join(dirname(fileURLToPath(import.meta.url)), '..', 'README.md');
+export const ERRORS_PAGE = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs', 'errors.md');
 const START = '<!-- codes:start -->';
 const END = '<!-- codes:end -->';
 
@@ -13,13 +14,13 @@ export function codesTable(): string {
   return `${START}\n| error code | cause |\n|---|---|\n${rows(ERROR_CODES)}\n\n| warning code | cause |\n|---|---|\n${rows(WARNING_CODES)}\n${END}`;
 }
 
-export function readmeWithCodes(readme: string): string {
-  const a = readme.indexOf(START);
-  const b = readme.indexOf(END);
-  if (a < 0 || b < a) throw new Error('README.md lacks the codes:start/codes:end markers');
-  return readme.slice(0, a) + codesTable() + readme.slice(b + END.length);
+export function pageWithCodes(page: string): string {
+  const a = page.indexOf(START);
+  const b = page.indexOf(END);
+  if (a < 0 || b < a) throw new Error('docs/errors.md lacks the codes:start/codes:end markers');
+  return page.slice(0, a) + codesTable() + page.slice(b + END.length);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  writeFileSync(README, readmeWithCodes(readFileSync(README, 'utf8')));
+  writeFileSync(ERRORS_PAGE, pageWithCodes(readFileSync(ERRORS_PAGE, 'utf8')));
 }

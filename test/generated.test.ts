@@ -1,11 +1,11 @@
-// The generated validators, types, deflate worker and README code reference must match their sources
+// The generated validators, types, deflate worker and the code reference of docs/errors.md must match their sources
 // (run `npm run gen`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generate } from '../scripts/gen-schemas.js';
-import { readmeWithCodes } from '../scripts/gen-readme.js';
+import { ERRORS_PAGE, pageWithCodes } from '../scripts/gen-readme.js';
 import { generateWorker } from '../scripts/gen-worker.js';
 import { REPO } from './helpers/repo.js';
 
@@ -20,7 +20,8 @@ test('src/generated/deflate-worker.ts is up to date with the worker and fflate',
   assert.equal(readFileSync(file, 'utf8'), text, `${file} is stale: run npm run gen`);
 });
 
-test('the README lists every error and warning code', () => {
-  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
-  assert.equal(readme, readmeWithCodes(readme), 'README code reference is stale: run npm run gen');
+test('docs/errors.md lists every error and warning code, as src/core/codes.ts gives them', () => {
+  assert.equal(ERRORS_PAGE, join(REPO, 'docs', 'errors.md'));
+  const page = readFileSync(ERRORS_PAGE, 'utf8');
+  assert.equal(page, pageWithCodes(page), 'docs/errors.md code reference is stale: run npm run gen');
 });
