@@ -59,7 +59,7 @@ test('install lays out the target, with relative links, lib/ and a config exampl
   for (const phase of ['detect', 'build', 'release', 'run']) assert.equal(readlinkSync(join(dir, 'bin', phase)), 'extbuilder');
   assert.equal(lstatSync(join(dir, 'bin', 'extbuilder')).mode & 0o777, 0o755);
   assert.equal(lstatSync(join(dir, 'lib', 'libc.so.6')).mode & 0o777, 0o644 | 0o111);
-  // The example is a valid config.json, as the README says: copied into place, the builder loads it.
+  // The example is a valid config.json, as docs/binaries.md says: copied into place, the builder loads it.
   const example = JSON.parse(readFileSync(join(dir, CONFIG_EXAMPLE), 'utf8'));
   writeFileSync(join(dir, 'config.json'), JSON.stringify(example));
   const config = loadConfig({ env: {}, builderDir: dir });
