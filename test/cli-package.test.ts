@@ -7,7 +7,6 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { cli } from '../src/cli/index.js';
 import { extractCode, readPackage } from '../src/core/pkg/read.js';
 import { createBuildContext, invokePhase, peerEnvironment, writePeerMetadata } from '../src/peer/invoke.js';
 import { FIXTURES, REPO, listFiles, tempDir } from './helpers/repo.js';
@@ -80,16 +79,20 @@ test('a tree of several deflate chunks: the same bytes on one core as on all, an
   assert.equal(inspect.status, 0, inspect.stdout + inspect.stderr);
 });
 
-test('--env-out writes CHAINCODE_ID and the listen address; --env-file does the same in-process', async () => {
+test('--env-out writes CHAINCODE_ID and the listen address; --env-file, which Node takes for itself, is a usage error naming --env-out', () => {
   const work = tempDir('extbuilder-pkg-');
   const r = pkg(['--address', 'cc.org1.example.com:7777', '--label', 'env_1', '-o', join(work, 'p.tar.gz'), '--env-out', join(work, 'cc.env')]);
   assert.equal(r.status, 0, r.stderr);
   const id = r.stdout.trim();
   assert.equal(readFileSync(join(work, 'cc.env'), 'utf8'), `CHAINCODE_ID=${id}\nCHAINCODE_SERVER_ADDRESS=0.0.0.0:7777\n`);
-  // Node 20 reads --env-file in any argv position itself, so this spelling is tested without a child.
-  const code = await cli(['package', '--launch', TREE, '--label', 'env_2', '-o', join(work, 'l.tar.gz'), '--env-file', join(work, 'l.env')], {});
-  assert.equal(code, 0);
-  assert.equal(readFileSync(join(work, 'l.env'), 'utf8'), `CHAINCODE_ID=${(await readPackage(join(work, 'l.tar.gz'))).id}\n`);
+  // The file must exist, or Node itself exits (rc 9) before the program starts.
+  writeFileSync(join(work, 'old.env'), '');
+  const bad = pkg(['--launch', TREE, '--label', 'env_2', '-o', join(work, 'l.tar.gz'), '--env-file', join(work, 'old.env')]);
+  assert.equal(bad.status, 2);
+  assert.equal(bad.stderr, 'extbuilder: USAGE: extbuilder package has no option --env-file (did you mean --env-out? see extbuilder package --help)\n');
+  assert.equal(existsSync(join(work, 'l.tar.gz')), false);
+  const help = pkg(['--help']);
+  assert.doesNotMatch(help.stdout, /env-file/);
 });
 
 test('a templated connection.json with spliced TLS is packaged, with a warning naming what the peer fills in', () => {

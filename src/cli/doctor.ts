@@ -11,6 +11,7 @@ import { execTarget } from '../core/exec-check.js';
 import { parseCertificates, parsePrivateKey } from '../core/tls.js';
 import { BUILD_INFO, MalformedChaincodeInfo, readRelease, type PeerVersion } from '../peer/durable.js';
 import type { CliCommand } from './commands.js';
+import { failed } from './fail.js';
 import { formatFinding, type Finding } from './report.js';
 
 const ok = (what: string): Finding => ({ verdict: 'ok', what });
@@ -388,8 +389,7 @@ export const doctorCommand: CliCommand = {
       else process.stdout.write(findings.map(formatFinding).join('\n') + `\n${failed ? 'doctor: problems found' : 'doctor: no problems found'}\n`);
       return failed ? 1 : 0;
     } catch (err) {
-      process.stderr.write(formatError('doctor', err) + '\n');
-      return err instanceof ExtError && err.code === 'SIM_USAGE' ? 2 : 1;
+      return failed('doctor', err, argv, err instanceof ExtError && err.code === 'SIM_USAGE' ? 2 : 1);
     }
   },
 };

@@ -1,10 +1,10 @@
 // extbuilder id PACKAGE: the package ID the peer computes (`peer lifecycle chaincode calculatepackageid`),
 // offline. Streams the file, so memory stays constant for any size.
 import type { Argv } from 'yargs';
-import { formatError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { readPackage } from '../core/pkg/read.js';
 import type { CliCommand } from './commands.js';
+import { failed } from './fail.js';
 
 export const idCommand: CliCommand = {
   command: 'id <package>',
@@ -24,8 +24,7 @@ export const idCommand: CliCommand = {
       process.stdout.write(json ? `${JSON.stringify({ package_id: report.id }, null, '\t')}\n` : `${report.id}\n`);
       return 0;
     } catch (err) {
-      process.stderr.write(`${formatError('id', err)}\n`);
-      return 1;
+      return failed('id', err, { json: argv.json === true || argv.output === 'json' });
     }
   },
 };

@@ -6,6 +6,7 @@ import { createLogger } from '../core/log.js';
 import { inspectPackage, type Inspection } from '../core/pkg/inspect.js';
 import { typeName } from '../core/pkg/peer-rules.js';
 import type { CliCommand } from './commands.js';
+import { failed } from './fail.js';
 
 const MAX_LISTED = 200;
 
@@ -77,8 +78,7 @@ export const inspectCommand: CliCommand = {
     try {
       result = await inspectPackage(String(argv.package), log);
     } catch (err) {
-      process.stderr.write(`${formatError('inspect', err)}\n`);
-      return 1;
+      return failed('inspect', err, argv);
     }
     process.stdout.write(json ? `${JSON.stringify(jsonReport(result, log.warnings), null, 2)}\n` : `${textReport(result).join('\n')}\n`);
     if (result.error) {

@@ -6,9 +6,10 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { VERSION } from '../builder/output.js';
-import { ExtError, formatError } from '../core/errors.js';
+import { ExtError } from '../core/errors.js';
 import { fillAtomically } from '../core/fsx.js';
 import type { CliCommand } from './commands.js';
+import { failed } from './fail.js';
 
 export const BINARY_TARGETS = ['linux-x64-glibc', 'linux-x64-musl', 'linux-arm64-glibc', 'linux-arm64-musl'] as const;
 export type BinaryTarget = (typeof BINARY_TARGETS)[number];
@@ -263,8 +264,7 @@ export const installCommand: CliCommand = {
       process.stdout.write(wiring(result, String(argv['peer-path'])));
       return 0;
     } catch (err) {
-      process.stderr.write(`${formatError('install', err)}\n`);
-      return err instanceof ExtError && err.code === 'INSTALL_TARGET' ? 2 : 1;
+      return failed('install', err, argv, err instanceof ExtError && err.code === 'INSTALL_TARGET' ? 2 : 1);
     }
   },
 };

@@ -2,10 +2,11 @@
 // launch tree; prints the package ID, and can write it to an env file for the chaincode server.
 import { readFileSync, writeSync } from 'node:fs';
 import type { Argv } from 'yargs';
-import { ExtError, formatError } from '../core/errors.js';
+import { ExtError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
 import { createPackage, type ConnectionFields, type PackageOptions } from '../core/pkg/package.js';
 import type { CliCommand } from './commands.js';
+import { failed } from './fail.js';
 
 const FLAG_FIELDS = ['address', 'dial-timeout', 'tls', 'client-auth', 'root-cert', 'domain'] as const;
 
@@ -85,9 +86,9 @@ export const packageCommand: CliCommand = {
     .option('indexes', { type: 'string', describe: 'CouchDB indexes: a directory of indexes/*.json and collections/<c>/indexes/*.json, or of *.json' })
     .option('type', { type: 'string', default: 'external', describe: 'metadata.json type' })
     .option('output', { alias: 'o', type: 'string', describe: 'the package file to write (default <label>.tar.gz)' })
-    // Node itself (20 and 24, the standalone binaries too) reads any --env-file in argv, even after the
-    // script, and exits if the file does not exist yet: so the option is --env-out, --env-file an alias.
-    .option('env-out', { alias: 'env-file', type: 'string', describe: 'also write CHAINCODE_ID (and CHAINCODE_SERVER_ADDRESS) to this file' })
+    // Not --env-file: Node itself (20 and 24, the standalone binaries too) takes any --env-file in argv,
+    // even after the script, and exits if the file does not exist yet.
+    .option('env-out', { type: 'string', describe: 'also write CHAINCODE_ID (and CHAINCODE_SERVER_ADDRESS) to this file' })
     .option('json', { type: 'boolean', default: false, describe: 'print a JSON object instead of the package ID' }),
   async handler(argv, env) {
     const log = createLogger({ phase: 'package', debug: env.EXTBUILDER_DEBUG === '1' });
@@ -100,9 +101,7 @@ export const packageCommand: CliCommand = {
       return 0;
     } catch (err) {
       show.done();
-      log.info(formatError('package', err).replace('extbuilder package: ', ''));
-      if (env.EXTBUILDER_DEBUG === '1' && err instanceof Error && err.stack) log.debug(err.stack.replace(/\n\s*/g, ' | '));
-      return 1;
+      return failed('package', err, argv);
     }
   },
 };

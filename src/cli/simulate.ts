@@ -13,6 +13,7 @@ import type { PeerSession } from '../peer/handler.js';
 import { createBuildContext, invokePhase, peerEnvironment, writePeerMetadata, type PhaseRun } from '../peer/invoke.js';
 import type { PeerListener } from '../peer/listen.js';
 import type { CliCommand } from './commands.js';
+import { failed } from './fail.js';
 import { checkExecutable, findEntry, ownBuilderDir, peerVersionOf, readCoreYaml } from './doctor.js';
 import { formatStep, stepError, type Step } from './report.js';
 
@@ -383,11 +384,11 @@ function invokesOf(v: unknown): string[][] {
 }
 
 export const simulateCommand: CliCommand = {
-  command: 'simulate PACKAGE',
+  command: 'simulate <package>',
   describe: 'do what a peer does with a package: parse, extract, detect/build/release, read the release, connect, invoke',
   builder: (y: Argv) => y
     .parserConfiguration({ 'flatten-duplicate-arrays': false })
-    .positional('PACKAGE', { type: 'string', describe: 'the install package (.tar.gz)' })
+    .positional('package', { type: 'string', describe: 'the install package (.tar.gz)', demandOption: true })
     .option('builder', { type: 'string', describe: 'builder dir (parent of bin/); default: this program\'s own' })
     .option('name', { type: 'string', describe: 'the builder\'s name in core.yaml (default: from --core-yaml, else extbuilder)' })
     .option('core-yaml', { type: 'string', describe: 'take name and propagateEnvironment from this core.yaml\'s entry for --builder' })
@@ -406,7 +407,7 @@ export const simulateCommand: CliCommand = {
     try {
       const builderDir = argv.builder ? resolve(String(argv.builder)) : ownBuilderDir();
       if (!builderDir) throw new ExtError('SIM_USAGE', 'cannot tell where this program\'s builder dir is', 'give --builder DIR (the parent of bin/)');
-      const packageFile = resolve(String(argv.PACKAGE));
+      const packageFile = resolve(String(argv.package));
       if (!existsSync(packageFile)) throw new ExtError('SIM_USAGE', `package ${packageFile} does not exist`, 'give the path of an install package (.tar.gz)');
       if (!existsSync(join(builderDir, 'bin'))) throw new ExtError('SIM_USAGE', `${builderDir} has no bin/`, '--builder is the parent of bin/');
       let name = argv.name as string | undefined;
@@ -445,8 +446,7 @@ export const simulateCommand: CliCommand = {
       if (failed?.error) process.stderr.write(formatError('simulate', new ExtError(failed.error.code as never, failed.error.what, failed.error.fix)) + '\n');
       return abort.signal.aborted ? 130 : failed ? 1 : 0;
     } catch (err) {
-      process.stderr.write(formatError('simulate', err) + '\n');
-      return err instanceof ExtError && err.code === 'SIM_USAGE' ? 2 : 1;
+      return failed('simulate', err, argv, err instanceof ExtError && err.code === 'SIM_USAGE' ? 2 : 1);
     }
   },
 };
