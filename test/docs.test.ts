@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_PEER_PATH } from '../src/cli/install.js';
@@ -182,4 +182,16 @@ test('the README no longer carries the moved reference sections; their pages do'
     assert.ok(readFileSync(join(DOCS, page), 'utf8').match(new RegExp(`^#{1,2} ${heading.replace(/^#+ /, '').replace(/[.*+?^${}()|[\]\\`]/g, '\\$&')}$`, 'm')), `${page}: ${heading}`);
   }
   assert.ok(read('docs/errors.md').includes('<!-- codes:start -->'));
+});
+
+test('docs/errors.md: its example line is what build prints for a quoted "true"', () => {
+  const line = /^\x60{3}\n(extbuilder build: CONN_BOOLEAN: .*)\n\x60{3}$/m.exec(read('docs/errors.md'))?.[1];
+  assert.ok(line, 'docs/errors.md shows a CONN_BOOLEAN line');
+  const dir = tempDir('extbuilder-errors-');
+  for (const d of ['src', 'meta']) mkdirSync(join(dir, d));
+  writeFileSync(join(dir, 'src', 'connection.json'), '{"address": "mycc:9999", "tls_required": "true"}');
+  writeFileSync(join(dir, 'meta', 'metadata.json'), '{"type": "ccaas", "label": "mycc_1.0"}');
+  const r = spawnSync(join(REPO, 'bin', 'build'), [join(dir, 'src'), join(dir, 'meta'), join(dir, 'out')], { encoding: 'utf8', env: { PATH: process.env.PATH! } });
+  assert.equal(r.status, 1);
+  assert.equal(r.stderr.trim(), line);
 });
