@@ -91,25 +91,35 @@ function stageTarget(p: RepoPackage, t: Target, stage: string): void {
   writeFileSync(join(stage, 'package.json'), `${JSON.stringify(targetManifest(p, t), null, 2)}\n`);
 }
 
+/** Packs the main package into `out`; returns the tarball's name. */
+export function packMain(out: string): string {
+  return inScratch((stage) => { stageMain(repoPackage(), stage); return npmPack(stage, out); });
+}
+
+/** Packs one target's package into `out`; returns the tarball's name. */
+export function packTarget(t: Target, out: string): string {
+  return inScratch((stage) => { stageTarget(repoPackage(), t, stage); return npmPack(stage, out); });
+}
+
+function inScratch<T>(f: (dir: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), 'extbuilder-release-'));
+  try { return f(dir); } finally { rmSync(dir, { recursive: true, force: true }); }
+}
+
 export function release(out: string): string[] {
-  const p = repoPackage();
+  const version = repoPackage().version;
   for (const file of ['extbuilder.cjs', 'cli.cjs']) {
     if (!existsSync(join(root, 'dist', file))) throw new Error(`dist/${file} is missing: run npm run build first`);
   }
+  // Written beside the result and renamed over it, so a failed run leaves the previous release whole.
   const partial = `${out}.partial`;
   rmSync(partial, { recursive: true, force: true });
   mkdirSync(partial, { recursive: true });
-  const work = mkdtempSync(join(tmpdir(), 'extbuilder-release-'));
   try {
-    const stage = (name: string) => { const d = join(work, name); mkdirSync(d); return d; };
-    const main = stage('main');
-    stageMain(p, main);
-    const files = [npmPack(main, partial)];
+    const files = [packMain(partial)];
     for (const t of TARGETS) {
-      const dir = stage(t.name);
-      stageTarget(p, t, dir);
-      files.push(npmPack(dir, partial));
-      const archive = `fabric-extbuilder-${p.version}-${t.name}.tar.gz`;
+      files.push(packTarget(t, partial));
+      const archive = `fabric-extbuilder-${version}-${t.name}.tar.gz`;
       copyFileSync(join(root, 'dist-binaries', `${t.name}.tar.gz`), join(partial, archive));
       files.push(archive);
     }
@@ -120,7 +130,6 @@ export function release(out: string): string[] {
     renameSync(partial, out);
     return [...files, 'SHA256SUMS'];
   } finally {
-    rmSync(work, { recursive: true, force: true });
     rmSync(partial, { recursive: true, force: true });
   }
 }
