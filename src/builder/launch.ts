@@ -45,7 +45,7 @@ export function packagePath(rel: string, field: string): string {
  */
 export function readLaunch(root: string, log?: Logger): LaunchPlan {
   const fix = 'see the launch mode section of the README for a complete launch.json';
-  const data = readJsonFile(join(root, LAUNCH_JSON), { where: LAUNCH_JSON, readCode: 'LAUNCH_READ', parseCode: 'LAUNCH_PARSE', fix, maxBytes: 1 << 20 });
+  const data = readJsonFile(join(root, LAUNCH_JSON), { where: LAUNCH_JSON, readCode: 'LAUNCH_READ', parseCode: 'LAUNCH_PARSE', fix, parseFix: 'edit launch.json at the root of the launch tree and run extbuilder package --launch again', maxBytes: 1 << 20 });
   const launch = check(validateLaunch, data, LAUNCH_JSON, 'LAUNCH_UNKNOWN_KEY');
   (launch.args ?? []).forEach((a, i) => placeholders(a, `launch.json args[${i}]`));
   for (const [k, v] of Object.entries(launch.env ?? {})) placeholders(v, `launch.json env.${k}`);

@@ -18,10 +18,14 @@ const SPLICE = [
   ['client_key', 'client_key_file'],
 ] as const;
 
-export function readConnection(path: string): unknown {
+/**
+ * Reads connection.json. `where` and `fix` name the file to edit: the packaged one by default (build,
+ * inspect), the user's own file for extbuilder package, where nothing has been packaged yet.
+ */
+export function readConnection(path: string, where = 'connection.json',
+  fix = 'edit connection.json in the chaincode\'s source and package it again (extbuilder inspect PACKAGE shows the packaged one)'): unknown {
   return readJsonFile(path, {
-    where: 'connection.json', readCode: 'CONN_READ', parseCode: 'CONN_PARSE', maxBytes: MAX_CONNECTION_BYTES, tooLargeCode: 'CONN_TOO_LARGE',
-    fix: 'fix the JSON syntax in the packaged connection.json (extbuilder inspect shows it)',
+    where, readCode: 'CONN_READ', parseCode: 'CONN_PARSE', maxBytes: MAX_CONNECTION_BYTES, tooLargeCode: 'CONN_TOO_LARGE', fix,
   });
 }
 

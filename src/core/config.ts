@@ -43,18 +43,18 @@ export function loadConfig({ env, builderDir }: LoadConfigOptions): Config {
   const inline = env.EXTBUILDER_CONFIG?.trim();
   if (inline) {
     if (inline.startsWith('{')) {
-      own = check(validateBuilderConfig, parseJson(inline, 'EXTBUILDER_CONFIG', 'CONFIG_PARSE', FIX), 'EXTBUILDER_CONFIG', 'CONFIG_INVALID');
+      own = check(validateBuilderConfig, parseJson(inline, 'EXTBUILDER_CONFIG', 'CONFIG_PARSE', 'then set EXTBUILDER_CONFIG again where the peer\'s environment is set (compose file, container env)'), 'EXTBUILDER_CONFIG', 'CONFIG_INVALID');
       sources.push('EXTBUILDER_CONFIG (inline)');
     } else {
       const file = resolve(inline);
-      own = check(validateBuilderConfig, readJsonFile(file, { where: `EXTBUILDER_CONFIG file ${file}`, readCode: 'CONFIG_READ', parseCode: 'CONFIG_PARSE', fix: 'point EXTBUILDER_CONFIG at a readable JSON file, or give the JSON inline' }), file, 'CONFIG_INVALID');
+      own = check(validateBuilderConfig, readJsonFile(file, { where: `EXTBUILDER_CONFIG file ${file}`, readCode: 'CONFIG_READ', parseCode: 'CONFIG_PARSE', fix: 'point EXTBUILDER_CONFIG at a readable JSON file, or give the JSON inline', parseFix: `edit ${file}` }), file, 'CONFIG_INVALID');
       sources.push(`EXTBUILDER_CONFIG file ${file}`);
       baseDir = dirname(file);
     }
   } else {
     const file = join(builderDir, 'config.json');
     if (existsSync(file)) {
-      own = check(validateBuilderConfig, readJsonFile(file, { where: file, readCode: 'CONFIG_READ', parseCode: 'CONFIG_PARSE', fix: FIX }), file, 'CONFIG_INVALID');
+      own = check(validateBuilderConfig, readJsonFile(file, { where: file, readCode: 'CONFIG_READ', parseCode: 'CONFIG_PARSE', fix: FIX, parseFix: `edit ${file}` }), file, 'CONFIG_INVALID');
       sources.push(file);
       baseDir = builderDir;
     }
@@ -63,7 +63,7 @@ export function loadConfig({ env, builderDir }: LoadConfigOptions): Config {
   let ccaas: Record<string, unknown> = {};
   const ccaasText = env.CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG?.trim();
   if (ccaasText) {
-    const value = parseJson(ccaasText, 'CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG', 'CONFIG_PARSE', 'give a JSON object such as {"peername": "peer0org1"}');
+    const value = parseJson(ccaasText, 'CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG', 'CONFIG_PARSE', 'then set it again in the peer\'s environment, a JSON object such as {"peername": "peer0org1"}');
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw new ExtError('CONFIG_INVALID', 'CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG is not a JSON object', 'give a JSON object such as {"peername": "peer0org1"}');
     }

@@ -107,7 +107,8 @@ export function indexItems(dir: string): CodeItem[] {
 function connectionInput(c: NonNullable<PackageOptions['connection']>): { bytes: Buffer; value: unknown } {
   if ('file' in c) {
     if (!existsSync(c.file)) throw inputError('the connection.json file', c.file);
-    const value = readConnection(c.file); // build's read: size limit, JSON syntax with line and column
+    // build's read: size limit, JSON syntax with line and column; the fix names the user's file, not a package.
+    const value = readConnection(c.file, `the connection.json ${c.file}`, `edit ${c.file} and run extbuilder package again`);
     return { bytes: readFileSync(c.file), value };
   }
   return { bytes: Buffer.from(`${JSON.stringify(c.fields, null, 2)}\n`, 'utf8'), value: c.fields };

@@ -1,0 +1,80 @@
+// Issue 12, "say the real cause": the messages for inputs people get wrong, through the real program
+// (the CLI and the peer's phases as child processes), one test per class.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createBuildContext, invokePhase, peerEnvironment, writePeerMetadata } from '../src/peer/invoke.js';
+import { REPO, runCli, tempDir } from './helpers/repo.js';
+
+const PACKAGE_ID = 'basic_1.0:4844d431f1730dbe5f633ec3dbcc02debe09925731a37942eb65bd19150b9ff1';
+
+function oneErrorLine(stderr: string, phase: string, code: string): string {
+  const lines = stderr.trim().split('\n');
+  const err = lines.filter((l) => !l.includes(': warning: '));
+  assert.equal(err.length, 1, `one error line: ${stderr}`);
+  assert.match(err[0]!, new RegExp(`^extbuilder ${phase}: ${code}: `), err[0]);
+  assert.doesNotMatch(stderr, /^\s+at /m, 'no stack trace');
+  return err[0]!;
+}
+
+/** build as the peer runs it, on a package holding this connection.json; its stderr lines and exit code. */
+async function buildService(connection: string, env: Record<string, string> = {}): Promise<{ code: number; lines: string[] }> {
+  const tmp = tempDir('extbuilder-msg-');
+  const ctx = createBuildContext(tmp, PACKAGE_ID);
+  writePeerMetadata(ctx, JSON.stringify({ type: 'ccaas', label: 'basic_1.0' }));
+  writeFileSync(join(ctx.src, 'connection.json'), connection);
+  const penv = peerEnvironment({ PATH: process.env.PATH, TMPDIR: tmp, ...env }, Object.keys(env));
+  const r = await invokePhase(REPO, 'build', [ctx.src, ctx.metadata, ctx.bld], { env: penv, cwd: tmp });
+  return { code: r.code ?? -1, lines: r.lines };
+}
+
+const JSON_CASES: [string, string, RegExp][] = [
+  ['a // comment', '{\n  "address": "cc:9999", // the chaincode server\n  "dial_timeout": "10s"\n}\n', /line 2, column 25: JSON has no comments, and a \/\/ comment starts here \(delete the comment/],
+  ['a /* */ comment', '{\n  /* server */\n  "address": "cc:9999"\n}\n', /line 2, column 3: JSON has no comments, and a \/\* \*\/ comment/],
+  ['a trailing comma', '{\n  "address": "cc:9999",\n  "dial_timeout": "10s",\n}\n', /line 3, column 24: there is a trailing comma before \}/],
+  ['single quotes', "{'address': 'cc:9999'}", /line 1, column 2: a key is in single quotes \(use double quotes/],
+  ['an unquoted key', '{address: "cc:9999"}', /line 1, column 2: the key address is not in double quotes \(write "address"/],
+  ['a missing comma', '{\n  "address": "cc:9999"\n  "dial_timeout": "10s"\n}', /line 3, column 3: a comma is missing between two entries/],
+  ['a PEM pasted with its line breaks', '{"address": "cc:9999", "tls_required": true, "root_cert": "-----BEGIN\nabc"}', /line 1, column 70: a string runs over a line break/],
+  ['True', '{"address": "cc:9999", "tls_required": True}', /True is not a JSON value \(write true in lower case/],
+  ['a cut-off file', '{"address": "cc:9999"', /the text ends where "," or "}" was expected/],
+];
+
+test('JSON syntax: package names the mistake and the user\'s own file, not a package that does not exist yet', async () => {
+  const dir = tempDir('extbuilder-msg-');
+  for (const [name, text, expected] of JSON_CASES) {
+    const file = join(dir, 'connection.json');
+    writeFileSync(file, text);
+    const r = await runCli(['package', '--label', 'basic_1.0', '--connection', file, '-o', join(dir, 'p.tar.gz')]);
+    assert.equal(r.code, 1, name);
+    const line = oneErrorLine(r.stderr, 'package', 'CONN_PARSE');
+    assert.match(line, expected, name);
+    assert.ok(line.includes(`edit ${file} and run extbuilder package again`), line);
+    assert.doesNotMatch(line, /inspect|packaged/, `${name}: nothing is packaged yet: ${line}`);
+    assert.doesNotMatch(line, /BEGIN|abc/, 'the input is not echoed');
+  }
+});
+
+test('JSON syntax: build, launch.json, EXTBUILDER_CONFIG, CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG and metadata.json say it the same way', async () => {
+  const b = await buildService(JSON_CASES[0]![1]);
+  assert.equal(b.code, 1);
+  assert.match(oneErrorLine(b.lines.join('\n'), 'build', 'CONN_PARSE'), /connection\.json is not valid JSON at line 2, column 25: JSON has no comments.*edit connection\.json in the chaincode's source and package it again/);
+
+  const c = await buildService('{"address": "cc:9999"}', { EXTBUILDER_CONFIG: '{"template": {"a": "b"},}' });
+  assert.match(oneErrorLine(c.lines.join('\n'), 'build', 'CONFIG_PARSE'), /EXTBUILDER_CONFIG is not valid JSON at line 1, column 24: there is a trailing comma before \}.*set EXTBUILDER_CONFIG again/);
+
+  const cc = await buildService('{"address": "cc:9999"}', { CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG: "{'peername': 'peer0org1'}" });
+  assert.match(oneErrorLine(cc.lines.join('\n'), 'build', 'CONFIG_PARSE'), /CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG is not valid JSON at line 1, column 2: a key is in single quotes/);
+
+  const tmp = tempDir('extbuilder-msg-');
+  const ctx = createBuildContext(tmp, PACKAGE_ID);
+  writePeerMetadata(ctx, '{"type": "ccaas", // service\n "label": "basic_1.0"}');
+  const d = await invokePhase(REPO, 'detect', [ctx.src, ctx.metadata], { env: peerEnvironment({ PATH: process.env.PATH }), cwd: tmp });
+  assert.match(oneErrorLine(d.lines.join('\n'), 'detect', 'METADATA_PARSE'), /metadata\.json is not valid JSON at line 1, column 19: JSON has no comments/);
+
+  const launch = tempDir('extbuilder-msg-launch-');
+  writeFileSync(join(launch, 'launch.json'), '{"command": "/bin/true",}');
+  const p = await runCli(['package', '--label', 'l_1', '--launch', launch, '-o', join(tmp, 'l.tar.gz')]);
+  assert.match(oneErrorLine(p.stderr, 'package', 'LAUNCH_PARSE'), /launch\.json is not valid JSON at line 1, column 24: there is a trailing comma before \}.*edit launch\.json at the root of the launch tree/);
+});
