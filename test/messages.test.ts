@@ -78,3 +78,24 @@ test('JSON syntax: build, launch.json, EXTBUILDER_CONFIG, CHAINCODE_AS_A_SERVICE
   const p = await runCli(['package', '--label', 'l_1', '--launch', launch, '-o', join(tmp, 'l.tar.gz')]);
   assert.match(oneErrorLine(p.stderr, 'package', 'LAUNCH_PARSE'), /launch\.json is not valid JSON at line 1, column 24: there is a trailing comma before \}.*edit launch\.json at the root of the launch tree/);
 });
+
+test('keys as the peer reads them: a case variant is accepted, renamed and warned about; a near-miss of any key gets a did-you-mean', async () => {
+  // Go's encoding/json matches "Address" to the address field, so a plain builder (ccaas_builder) works with it.
+  const ok = await buildService('{"Address": "cc:9999", "DIAL_TIMEOUT": "10s"}');
+  assert.equal(ok.code, 0, ok.lines.join(' | '));
+  assert.ok(ok.lines.some((l) => /^extbuilder build: warning: CONN_KEY_CASE: connection\.json key "Address" is read by the peer as "address"/.test(l)), ok.lines.join(' | '));
+  assert.ok(ok.lines.some((l) => l.includes('"DIAL_TIMEOUT" is read by the peer as "dial_timeout"')), ok.lines.join(' | '));
+
+  const both = await buildService('{"address": "cc:9999", "Address": "other:1"}');
+  assert.equal(both.code, 1);
+  assert.match(oneErrorLine(both.lines.join('\n'), 'build', 'CONN_DUPLICATE_KEY'), /both "address" and "Address"/);
+
+  const dir = tempDir('extbuilder-msg-');
+  for (const [text, key, meant] of [['{"adress": "cc:9999"}', 'adress', 'address'], ['{"address": "cc:9999", "dial_timout": "10s"}', 'dial_timout', 'dial_timeout'],
+    ['{"address": "cc:9999", "tls_requried": true}', 'tls_requried', 'tls_required']] as const) {
+    writeFileSync(join(dir, 'c.json'), text);
+    const r = await runCli(['package', '--label', 'basic_1.0', '--connection', join(dir, 'c.json'), '-o', join(dir, 'p.tar.gz')]);
+    assert.equal(r.code, 1, text);
+    assert.ok(oneErrorLine(r.stderr, 'package', 'CONN_UNKNOWN_KEY').includes(`unknown key "${key}"; did you mean "${meant}"?`), r.stderr);
+  }
+});

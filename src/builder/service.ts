@@ -71,6 +71,35 @@ export interface ServiceResult {
   tls: TlsSummary;
 }
 
+/** The keys of connection.json, the peer's ChaincodeServerInfo fields (schemas/connection.schema.json's properties). */
+export const CONNECTION_KEYS = ['address', 'dial_timeout', 'tls_required', 'client_auth_required', 'client_key', 'client_cert', 'root_cert', 'domain'];
+
+/**
+ * Keys as the peer reads them. The peer unmarshals connection.json with Go's encoding/json, which takes
+ * a key matching a field's name case-insensitively when none matches exactly: "Address" works on a plain
+ * builder, so it is accepted here too, renamed to its canonical spelling (released that way) with a
+ * warning. Two keys the peer would read as one field ("address" and "Address": Go keeps the last) are
+ * refused, since which one the peer uses depends on their order.
+ */
+export function peerKeys(conn: Record<string, unknown>, log: Logger): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const from: Record<string, string> = {};
+  for (const [key, value] of Object.entries(conn)) {
+    const canonical = CONNECTION_KEYS.includes(key) ? key : CONNECTION_KEYS.find((k) => k === key.toLowerCase());
+    if (canonical === undefined) { out[key] = value; continue; }
+    if (from[canonical] !== undefined) {
+      throw new ExtError('CONN_DUPLICATE_KEY', `connection.json has both ${show(from[canonical])} and ${show(key)}, which the peer reads as the one field ${show(canonical)} (Go's JSON matches keys case-insensitively and keeps the last)`,
+        `keep only ${show(canonical)}`);
+    }
+    from[canonical] = key;
+    if (canonical !== key) {
+      log.warn('CONN_KEY_CASE', `connection.json key ${show(key)} is read by the peer as ${show(canonical)} (Go matches keys case-insensitively)`, `write it as ${show(canonical)}; extbuilder releases it so`);
+    }
+    out[canonical] = value;
+  }
+  return out;
+}
+
 /**
  * Checks on connection.json as packaged, before any template is rendered: shared by build and by
  * package/inspect, which cannot render.
@@ -79,7 +108,7 @@ export function checkPackagedForm(raw: unknown, log: Logger): Record<string, unk
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ExtError('CONN_NOT_OBJECT', `connection.json is ${describe(raw)}, not a JSON object`, 'write {"address": "host:port", "dial_timeout": "10s"}');
   }
-  const packaged = raw as Record<string, unknown>;
+  const packaged = peerKeys(raw as Record<string, unknown>, log);
   if (typeof packaged.dial_timeout === 'number') {
     throw new ExtError('CONN_DIAL_TIMEOUT', `connection.json dial_timeout is the number ${packaged.dial_timeout}, which the peer reads as nanoseconds`, 'write a duration string such as "10s"');
   }

@@ -45,6 +45,7 @@ export const ERROR_CODES = {
   CONN_PARSE: 'connection.json is not valid JSON',
   CONN_NOT_OBJECT: 'connection.json is not a JSON object',
   CONN_UNKNOWN_KEY: 'connection.json has a key the peer does not read (often a misspelling)',
+  CONN_DUPLICATE_KEY: 'connection.json has two keys the peer reads as one field (they differ only in case)',
   CONN_ADDRESS: 'address is missing or not host:port with a port from 1 to 65535',
   CONN_DIAL_TIMEOUT: 'dial_timeout is not a Go duration string such as "10s"',
   CONN_BOOLEAN: 'tls_required or client_auth_required is not a JSON boolean',
@@ -105,6 +106,7 @@ export const ERROR_CODES = {
 export const WARNING_CODES = {
   CONN_CLIENT_KEY_IN_PACKAGE: 'the package itself carries a TLS private key, shared with every organisation that installs it',
   CONN_DOMAIN_IGNORED: 'domain is read by the peer only from Fabric 3.0 and only with client_auth_required',
+  CONN_KEY_CASE: 'a connection.json key differs from the field name only in case; the peer reads it as that field, and extbuilder releases it renamed',
   CONN_TLS_FIELDS_UNUSED: 'TLS fields are set but tls_required is not true, so the peer ignores them',
   TLS_CERT_EXPIRING: 'a certificate expires within 30 days',
   INDEX_IGNORED: 'a file under META-INF/statedb is not at a path the ledger reads, so it is not copied',

@@ -42,6 +42,16 @@ export function didYouMean(key: string, known: string[]): string | undefined {
   return bestD <= Math.max(2, Math.floor(key.length / 3)) ? best : undefined;
 }
 
+/** The value at a JSON pointer such as /tls, or undefined. */
+function valueAt(data: unknown, pointer: string): unknown {
+  let v = data;
+  for (const part of pointer.split('/').slice(1)) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string, unknown>)[part.replace(/~1/g, '/').replace(/~0/g, '~')];
+  }
+  return v;
+}
+
 function fieldName(path: string): string {
   return path === '' ? 'the top level' : path.slice(1).replace(/\//g, '.');
 }
@@ -66,8 +76,18 @@ export function check<T>(validate: CompiledValidator<T>, data: unknown, where: s
       throw new ExtError(unknownKeyCode ?? code, `${where} has unknown key ${show(key)}${at}${guess ? `; did you mean ${show(guess)}?` : ''}`,
         guess ? `rename it to ${show(guess)}` : `remove it; known keys are ${known.join(', ')}`);
     }
-    case 'required':
-      throw new ExtError(code, `${where} is missing ${show(String(e.params.missingProperty))}${e.instancePath ? ` in ${field}` : ''}`, fix);
+    case 'required': {
+      const missing = String(e.params.missingProperty);
+      // A near-miss of the missing key ("adress") is the real cause: say so rather than "missing".
+      const here = valueAt(data, e.instancePath);
+      const known = Object.keys(e.parentSchema?.properties ?? {});
+      const near = here && typeof here === 'object' && !Array.isArray(here)
+        ? Object.keys(here).find((k) => !known.includes(k) && didYouMean(k, [missing]) === missing) : undefined;
+      if (near !== undefined) {
+        throw new ExtError(unknownKeyCode ?? code, `${where} has unknown key ${show(near)}${e.instancePath ? ` in ${field}` : ''}; did you mean ${show(missing)}?`, `rename it to ${show(missing)}`);
+      }
+      throw new ExtError(code, `${where} is missing ${show(missing)}${e.instancePath ? ` in ${field}` : ''}`, fix);
+    }
     case 'minLength':
       throw new ExtError(code, `${where} has an empty ${field}`, fix);
     case 'type':
