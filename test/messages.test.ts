@@ -99,3 +99,27 @@ test('keys as the peer reads them: a case variant is accepted, renamed and warne
     assert.ok(oneErrorLine(r.stderr, 'package', 'CONN_UNKNOWN_KEY').includes(`unknown key "${key}"; did you mean "${meant}"?`), r.stderr);
   }
 });
+
+test('a type this builder does not claim: package warns with a did-you-mean, inspect\'s verdict fails naming the claimed types, detect declines', async () => {
+  const dir = tempDir('extbuilder-msg-');
+  const pkg = join(dir, 'p.tar.gz');
+  const p = await runCli(['package', '--label', 'basic_1.0', '--address', 'cc:9999', '--type', 'extrenal', '-o', pkg]);
+  assert.equal(p.code, 0, p.stderr);
+  assert.match(p.stderr, /^extbuilder package: warning: PKG_TYPE_UNCLAIMED: --type "extrenal" is not a type extbuilder claims \(external, ccaas\).*did you mean "external"\? \(use --type external\)$/m);
+  const i = await runCli(['inspect', pkg]);
+  assert.equal(i.code, 1, i.stdout);
+  assert.match(i.stdout, /^verdict +FAIL: PKG_TYPE_NOT_CLAIMED/m);
+  assert.match(oneErrorLine(i.stderr, 'inspect', 'PKG_TYPE_NOT_CLAIMED'), /will not claim it: metadata\.json type "extrenal" is not one of the types it claims \(external, ccaas\).*did you mean "external"\?/);
+  const j = await runCli(['inspect', '--json', pkg]);
+  assert.equal((JSON.parse(j.stdout) as { ok: boolean }).ok, false);
+
+  const tmp = tempDir('extbuilder-msg-');
+  const ctx = createBuildContext(tmp, PACKAGE_ID);
+  writePeerMetadata(ctx, JSON.stringify({ type: 'extrenal', label: 'basic_1.0' }));
+  const d = await invokePhase(REPO, 'detect', [ctx.src, ctx.metadata], { env: peerEnvironment({ PATH: process.env.PATH }), cwd: tmp });
+  assert.equal(d.code, 1, 'detect declines, as the peer expects of a builder that does not claim a package');
+
+  const ok = await runCli(['package', '--label', 'basic_1.0', '--address', 'cc:9999', '--type', 'CCaaS', '-o', pkg]);
+  assert.doesNotMatch(ok.stderr, /PKG_TYPE_UNCLAIMED/, 'types are claimed case-insensitively');
+  assert.equal((await runCli(['inspect', pkg])).code, 0);
+});

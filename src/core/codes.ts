@@ -82,6 +82,7 @@ export const ERROR_CODES = {
   PKG_SYMLINK: 'the launch tree holds symlinks, which the peer refuses at install (use --dereference)',
   PKG_SPECIAL_FILE: 'the launch tree holds a socket, FIFO or device, which cannot be packaged',
   PKG_INDEX_PATH: 'an index file is not at a path the ledger reads',
+  PKG_TYPE_NOT_CLAIMED: 'inspect: metadata.json type is not one this builder claims by default (external, ccaas), so its detect declines the package',
   PKG_CHANGED: 'a file changed size while it was being packaged',
   LAUNCH_READ: 'launch.json cannot be read',
   LAUNCH_PARSE: 'launch.json is not valid JSON',

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { claims } from '../../builder/detect.js';
 import { validateMetadata } from '../../generated/validators.js';
 import { DEFAULT_TYPES } from '../config.js';
-import { ExtError } from '../errors.js';
+import { ExtError, show } from '../errors.js';
 import type { Logger } from '../log.js';
-import { check } from '../schema.js';
+import { check, didYouMean } from '../schema.js';
 import { extractCode, readPackage, type PackageReport } from './read.js';
 import { checkSource, type SourceSummary } from './validate.js';
 
@@ -19,6 +19,14 @@ export interface Inspection {
   source?: SourceSummary;
   /** The first reason the peer would not install it or this builder would not build it. */
   error?: ExtError;
+}
+
+/** The verdict on a type detect does not claim by default: the claimed types, and a did-you-mean. */
+export function unclaimedType(type: string): ExtError {
+  const guess = didYouMean(type, DEFAULT_TYPES);
+  return new ExtError('PKG_TYPE_NOT_CLAIMED',
+    `the peer installs it, but extbuilder will not claim it: metadata.json type ${show(type)} is not one of the types it claims (${DEFAULT_TYPES.join(', ')}), so its detect declines and the peer tries its next builder, or Docker${guess ? `; did you mean ${show(guess)}?` : ''}`,
+    `repackage with --type ${guess ?? 'external'}, or list ${show(type.toLowerCase())} in the builder config's types on every peer`);
 }
 
 export async function inspectPackage(file: string, log: Logger, scratchParent = tmpdir()): Promise<Inspection> {
@@ -32,14 +40,12 @@ export async function inspectPackage(file: string, log: Logger, scratchParent = 
     // detect's rule: metadata.json must be an object with a string type.
     const metadata = check(validateMetadata, report.metadata, 'metadata.json');
     type = metadata.type;
-    if (!claims(metadata, DEFAULT_TYPES)) {
-      log.warn('PKG_TYPE_UNCLAIMED', `metadata.json type ${JSON.stringify(type)} is not one extbuilder claims by default (${DEFAULT_TYPES.join(', ')})`,
-        'list it in the builder config\'s types, or repackage with --type external');
-    }
+    // Not claimed: the peer installs it, but this builder's detect declines it, silently as detect must.
+    const unclaimed = claims(metadata, DEFAULT_TYPES) ? undefined : unclaimedType(type);
     const scratch = mkdtempSync(join(scratchParent, 'extbuilder-inspect-'));
     try {
       await extractCode(file, scratch, report);
-      return { report, type, source: checkSource(scratch, log) };
+      return { report, type, source: checkSource(scratch, log), ...(unclaimed ? { error: unclaimed } : {}) };
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }

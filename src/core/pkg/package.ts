@@ -4,7 +4,9 @@ import { existsSync, lstatSync, readFileSync, renameSync, rmSync, statSync, writ
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { checkIndex } from '../../builder/indexes.js';
 import { readConnection } from '../../builder/service.js';
+import { DEFAULT_TYPES } from '../config.js';
 import { ExtError } from '../errors.js';
+import { didYouMean } from '../schema.js';
 import type { Logger } from '../log.js';
 import { labelError } from './peer-rules.js';
 import { checkTree, comparePaths, mergeCanonical, treeItems, walkTree, type CodeItem } from './tree.js';
@@ -144,6 +146,11 @@ export async function createPackage(o: PackageOptions, log: Logger): Promise<Pac
   const bad = labelError(o.label);
   if (bad) throw bad;
   if (o.type.trim() === '') throw new ExtError('PKG_OPTIONS', '--type is empty', 'use --type external (the default) or ccaas');
+  if (!DEFAULT_TYPES.includes(o.type.toLowerCase())) {
+    const guess = didYouMean(o.type, DEFAULT_TYPES);
+    log.warn('PKG_TYPE_UNCLAIMED', `--type ${JSON.stringify(o.type)} is not a type extbuilder claims (${DEFAULT_TYPES.join(', ')}): its detect will decline the package${guess ? `; did you mean ${JSON.stringify(guess)}?` : ''}`,
+      guess ? `use --type ${guess}` : 'use --type external, or list the type in the builder config\'s types on every peer');
+  }
   checkOutputDir('-o', o.output);
   if (o.envFile) checkOutputDir('--env-out', o.envFile);
 
