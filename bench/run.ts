@@ -2,6 +2,7 @@
 // bench/RESULTS.md with the machine it ran on. Options: --quick (fewer runs, smaller trees, for a
 // try-out; does not write RESULTS.md), --runs N, --only phases,trees, --no-write.
 import { cpus, freemem, loadavg, release as kernel, totalmem } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +25,7 @@ function options(argv: string[]): Options {
   const quick = argv.includes('--quick');
   const runsAt = argv.indexOf('--runs');
   const onlyAt = argv.findIndex((a) => a.startsWith('--only'));
-  const only = onlyAt >= 0 ? (argv[onlyAt]!.includes('=') ? argv[onlyAt]!.split('=')[1]! : argv[onlyAt + 1] ?? '') : 'phases,trees';
+  const only = onlyAt >= 0 ? (argv[onlyAt]!.includes('=') ? argv[onlyAt]!.split('=')[1]! : argv[onlyAt + 1] ?? '') : 'phases,cli,trees';
   return {
     quick,
     runs: runsAt >= 0 ? Number(argv[runsAt + 1]) : quick ? 8 : 40,
@@ -63,6 +64,42 @@ function machine(): string {
     `- Load average at start: ${loadavg().map((l) => l.toFixed(1)).join(', ')} (1, 5, 15 min; other engineers' work was running)`,
     `- Date: ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')}`,
   ].join('\n');
+}
+
+/**
+ * Interactive start-up: `extbuilder --version`, `id` and `inspect` of a small package, the standalone
+ * executable against the standalone floor (the same Node with an empty entry), and the npm entry against
+ * the node floor. Goal: within 2x of the floor.
+ */
+async function cliRows(root: string, o: Options, say: (l?: string) => void, notes: string[]): Promise<void> {
+  const sea = seaBinary(repo);
+  const floor = sea ? await makeSeaFloor(repo, join(root, 'cli-sea-floor')) : undefined;
+  const node = join(repo, 'bin', 'extbuilder');
+  const pkg = join(root, 'cli-bench.tar.gz');
+  execFileSync(node, ['package', '--label', 'bench_1.0', '--address', 'cc.org1.example.com:9999', '-o', pkg], { stdio: 'ignore' });
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+  const contender = (label: string, file: string, args: string[]) => ({ label, prepare: () => ({ file, args, env }) });
+  const floors = [contender('node floor', process.execPath, ['-e', '0'])];
+  if (typeof floor === 'string') floors.push(contender('standalone floor', floor, []));
+  else if (sea) notes.push(`No standalone floor for the CLI rows: ${floor?.reason ?? 'unknown'}.`);
+  say('## CLI start-up');
+  say();
+  say(`Each command ${o.runs} times, interleaved with the floors: \`node -e 0\` (node floor) and the standalone floor. Goal: within 2x.`);
+  say();
+  let last: Map<string, Sample> | undefined;
+  say('| command | extbuilder (node) | extbuilder (standalone) |');
+  say('|---|---|---|');
+  for (const [name, args] of [['--version', ['--version']], ['id', ['id', pkg]], ['inspect', ['inspect', pkg]]] as const) {
+    const ours = [contender('node', node, [...args]), ...(sea ? [contender('standalone', sea, [...args])] : [])];
+    const samples = await measure([...ours, ...floors], { runs: o.runs, warmup: 2, rssRuns: 1 });
+    const by = new Map(samples.map((x) => [x.label, x]));
+    const show = (x: Sample | undefined, f: Sample | undefined) => (x ? `${cell(x)} **${ratio(x, f)}** (min ${minRatio(x, f)}), ${mib(x.rssKiB)}` : 'n/a');
+    say(`| ${name} | ${show(by.get('node'), by.get('node floor'))} | ${show(by.get('standalone'), by.get('standalone floor'))} |`);
+    last = by;
+  }
+  const floorCell = (l: string) => { const x = last?.get(l); return x ? cell(x) : 'n/a'; };
+  say(`| (floor, last row) | ${floorCell('node floor')} | ${floorCell('standalone floor')} |`);
+  say();
 }
 
 async function main(): Promise<void> {
@@ -150,6 +187,8 @@ async function main(): Promise<void> {
         notes.push('Launch mode does not work in this build: the run rows are left out.');
       }
     }
+
+    if (o.only.has('cli')) await cliRows(root, o, say, notes);
 
     if (o.only.has('trees')) {
       const rows: TreeRow[] = await treeRows(repo, root, { quick: o.quick, notes });

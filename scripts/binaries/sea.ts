@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { CLI_WRAPPER } from '../bundle.js';
 
 export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
@@ -21,6 +22,16 @@ export interface BlobOptions {
  */
 const EXEC_ARGV = ['--max-semi-space-size=2'];
 
+/** Compiles cli.cjs as the executable will (the same wrapper) and writes V8's cache for it: compiled only,
+ * not run, so the cache depends on nothing but the source and the runtime. */
+const CLI_CACHE_MAKER = [
+  'const { readFileSync, writeFileSync } = require("node:fs");',
+  'const { Script } = require("node:vm");',
+  `const script = new Script(${JSON.stringify(CLI_WRAPPER[0])} + readFileSync("cli.cjs", "latin1") + ${JSON.stringify(CLI_WRAPPER[1])}, { filename: "cli.cjs" });`,
+  'writeFileSync("cli.cache", script.createCachedData());',
+  '',
+].join('\n');
+
 /**
  * The blob must come from the same Node version as the runtime. V8 seeds its code cache from a random
  * seed, which made two blobs of the same input differ; a fixed --random-seed makes them identical and
@@ -35,16 +46,22 @@ export function makeBlob(o: BlobOptions): Buffer {
     // The CLI (cli.cjs, beside the bundle) rides along as an asset, read only when the CLI runs.
     copyFileSync(o.bundle, join(dir, 'extbuilder.cjs'));
     copyFileSync(join(dirname(o.bundle), 'cli.cjs'), join(dir, 'cli.cjs'));
+    const [program, ...pre] = o.node;
+    // The CLI's code cache, made by the target's Node with the executable's flags: compiling 4 MB of CLI
+    // at every start was most of `extbuilder --version`.
+    if (o.codeCache) {
+      writeFileSync(join(dir, 'make-cache.cjs'), CLI_CACHE_MAKER);
+      execFileSync(program!, [...pre, '--random-seed=1', ...EXEC_ARGV, 'make-cache.cjs'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    }
     writeFileSync(config, JSON.stringify({
       main: 'extbuilder.cjs',
-      assets: { 'cli.cjs': 'cli.cjs' },
+      assets: { 'cli.cjs': 'cli.cjs', ...(o.codeCache ? { 'cli.cache': 'cli.cache' } : {}) },
       output: 'sea.blob',
       disableExperimentalSEAWarning: true,
       useSnapshot: false,
       useCodeCache: o.codeCache,
       execArgv: EXEC_ARGV,
     }));
-    const [program, ...pre] = o.node;
     execFileSync(program!, [...pre, '--random-seed=1', ...EXEC_ARGV, '--experimental-sea-config', config], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
     return readFileSync(out);
   } finally {

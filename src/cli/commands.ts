@@ -1,15 +1,30 @@
-// The list of CLI commands; each lives in its own file and exports a CliCommand.
+// The list of CLI commands: name, one-line description and examples here; each command's options and
+// handler live in its own file, loaded only when that command runs (a CLI start compiles and runs no
+// other command's code: gRPC for simulate, the packager for package).
 import type { Argv } from 'yargs';
 
+/** A command's options and what it does; loaded only when that command runs. */
 export interface CliCommand {
-  command: string;
-  describe: string;
   builder: (y: Argv) => Argv;
   /** Returns the exit code; prints its own one-line errors. */
   handler: (argv: Record<string, unknown>, env: Record<string, string | undefined>) => Promise<number>;
 }
 
-export const commands: CliCommand[] = [];
+export const commands: CommandSpec[] = [
+  { command: 'package', describe: 'write a byte-reproducible chaincode package (service mode: --connection or --address; launch mode: --launch)', load: async () => (await import('./package.js')).packageCommand },
+  { command: 'id <package>', describe: 'print the package ID the peer computes for a package (like peer lifecycle chaincode calculatepackageid)', load: async () => (await import('./id.js')).idCommand },
+  { command: 'inspect <package>', describe: 'check a package as the peer (install) and extbuilder (build) will, and list what it holds', load: async () => (await import('./inspect.js')).inspectCommand },
+  { command: 'simulate <package>', describe: 'do what a peer does with a package: parse, extract, detect/build/release, read the release, connect, invoke', load: async () => (await import('./simulate.js')).simulateCommand },
+  { command: 'doctor', describe: 'check a builder installation as the peer will use it: bin/, core.yaml, builder config, durable builds', load: async () => (await import('./doctor.js')).doctorCommand },
+  { command: 'install <dir>', describe: 'lay out a standalone builder directory for a peer and print its core.yaml entry', load: async () => (await import('./install.js')).installCommand },
+];
+
+/** What the top-level --help lists; `load` brings the command's own module. */
+export interface CommandSpec {
+  command: string;
+  describe: string;
+  load: () => Promise<CliCommand>;
+}
 
 /** What each command's --help shows under Examples: real invocations, one or two a command. */
 export const EXAMPLES: Record<string, [string, string][]> = {
@@ -33,17 +48,3 @@ export const EXAMPLES: Record<string, [string, string][]> = {
   ],
 };
 
-// Packages (issue 4): package, id, inspect.
-import { packageCommand } from './package.js';
-import { idCommand } from './id.js';
-import { inspectCommand } from './inspect.js';
-commands.push(packageCommand, idCommand, inspectCommand);
-
-// Simulation and checks (issue 5): simulate, doctor.
-import { simulateCommand } from './simulate.js';
-import { doctorCommand } from './doctor.js';
-commands.push(simulateCommand, doctorCommand);
-
-// Standalone binaries (issue 6): install.
-import { installCommand } from './install.js';
-commands.push(installCommand);

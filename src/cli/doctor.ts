@@ -362,8 +362,6 @@ export function doctor(i: DoctorInputs): Finding[] {
 }
 
 export const doctorCommand: CliCommand = {
-  command: 'doctor',
-  describe: 'check a builder installation as the peer will use it: bin/, core.yaml, builder config, durable builds',
   builder: (y: Argv) => y
     .option('builder', { type: 'string', describe: 'the builder dir (parent of bin/); default: this program\'s own' })
     .option('core-yaml', { type: 'string', describe: 'the peer\'s core.yaml: checks the externalBuilders entry' })

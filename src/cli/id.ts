@@ -7,8 +7,6 @@ import type { CliCommand } from './commands.js';
 import { failed } from './fail.js';
 
 export const idCommand: CliCommand = {
-  command: 'id <package>',
-  describe: 'print the package ID the peer computes for a package (like peer lifecycle chaincode calculatepackageid)',
   builder: (y: Argv) => y
     .positional('package', { type: 'string', describe: 'the chaincode package (.tar.gz)', demandOption: true })
     .option('json', { type: 'boolean', default: false, describe: 'print {"package_id": ...} as the peer CLI does with --output json' })

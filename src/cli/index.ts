@@ -3,13 +3,13 @@
 import yargs from 'yargs';
 import { VERSION } from '../builder/output.js';
 import { didYouMean } from '../core/schema.js';
-import { commands, EXAMPLES, type CliCommand } from './commands.js';
+import { commands, EXAMPLES, type CommandSpec } from './commands.js';
 import { errorJson, UsageError } from './fail.js';
 
-const nameOf = (c: CliCommand): string => c.command.split(' ')[0]!;
+const nameOf = (c: CommandSpec): string => c.command.split(' ')[0]!;
 
 /** The `<arg>` names a command's spec requires, in order. */
-const required = (c: CliCommand): string[] => c.command.split(' ').slice(1).filter((t) => !t.startsWith('[')).map((t) => t.replace(/^<|>$/g, ''));
+const required = (c: CommandSpec): string[] => c.command.split(' ').slice(1).filter((t) => !t.startsWith('[')).map((t) => t.replace(/^<|>$/g, ''));
 
 /**
  * Says yargs' validation message the way the rest of this program speaks, naming the command and its
@@ -70,16 +70,23 @@ export async function cli(args: string[], env: Record<string, string | undefined
     .alias('V', 'version')
     .help()
     .wrap(Math.min(110, process.stdout.columns || 100));
+  // Only the command being run is loaded; yargs calls no other command's builder or handler, and the
+  // top-level --help needs only the names and descriptions. Completion names the command third.
+  const words = args[0] === '--get-yargs-completions' ? args.slice(2) : args;
+  const running = commands.find((c) => nameOf(c) === words.find((a) => !a.startsWith('-')));
+  const loaded = running ? await running.load() : undefined;
   for (const command of commands) {
+    const impl = command === running ? loaded : undefined;
     parser.command(command.command, command.describe, (y) => {
-      const built = command.builder(y);
+      if (!impl) return y;
+      const built = impl.builder(y);
       // `--target` at the end of a line is a missing value, not an empty string that falls back to a default.
       const o = (built as unknown as { getOptions(): { string: string[] } }).getOptions();
       if (o.string.length > 0) built.requiresArg(o.string);
       for (const [cmd, what] of EXAMPLES[nameOf(command)] ?? []) built.example(cmd, what);
       return built;
     }, async (argv) => {
-      exitCode = await command.handler(argv as never, env);
+      if (impl) exitCode = await impl.handler(argv as never, env);
     });
   }
   try {

@@ -65,8 +65,6 @@ function jsonReport(r: Inspection, warnings: { code: string; message: string }[]
 }
 
 export const inspectCommand: CliCommand = {
-  command: 'inspect <package>',
-  describe: 'check a package as the peer (install) and extbuilder (build) will, and list what it holds',
   builder: (y: Argv) => y
     .positional('package', { type: 'string', describe: 'the chaincode package (.tar.gz)', demandOption: true })
     .option('json', { type: 'boolean', default: false, describe: 'print a JSON report on stdout' }),

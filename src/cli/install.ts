@@ -250,8 +250,6 @@ export function wiring(r: InstallResult, peerPath: string, name = 'extbuilder'):
 }
 
 export const installCommand: CliCommand = {
-  command: 'install <dir>',
-  describe: 'lay out a standalone builder directory for a peer and print its core.yaml entry',
   builder: (y: Argv) => y
     .positional('dir', { type: 'string', describe: 'the directory to create (or upgrade)', demandOption: true })
     .option('target', { type: 'string', default: 'auto', describe: `auto (this machine's) or one of ${BINARY_TARGETS.join(', ')}` })

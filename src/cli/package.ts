@@ -70,8 +70,6 @@ function progress(enabled: boolean): { onProgress?: PackageOptions['onProgress']
 }
 
 export const packageCommand: CliCommand = {
-  command: 'package',
-  describe: 'write a byte-reproducible chaincode package (service mode: --connection or --address; launch mode: --launch)',
   builder: (y: Argv) => y
     .option('label', { type: 'string', demandOption: true, describe: 'the package label (letters, digits, . + - _), e.g. mycc_1.0' })
     .option('connection', { type: 'string', describe: 'service mode: a connection.json to package as it is' })

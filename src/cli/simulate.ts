@@ -384,8 +384,6 @@ function invokesOf(v: unknown): string[][] {
 }
 
 export const simulateCommand: CliCommand = {
-  command: 'simulate <package>',
-  describe: 'do what a peer does with a package: parse, extract, detect/build/release, read the release, connect, invoke',
   builder: (y: Argv) => y
     .parserConfiguration({ 'flatten-duplicate-arrays': false })
     .positional('package', { type: 'string', describe: 'the install package (.tar.gz)', demandOption: true })
