@@ -267,9 +267,13 @@ test('SIGINT during a step: the step fails as interrupted, cleanup runs, exit 13
   let stderr = '';
   child.stdout.on('data', (d) => { stdout += d; });
   child.stderr.on('data', (d) => { stderr += d; });
-  const closed = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  let exited = false;
+  const closed = new Promise<number | null>((r) => child.on('close', (code) => { exited = true; r(code); }));
   // The connect step is under way once the silent server has the connection.
-  while (silentSockets.length === before) await new Promise((r) => setTimeout(r, 20));
+  while (silentSockets.length === before) {
+    assert.ok(!exited, `simulate exited before it reached the silent server:\n${stdout}\n${stderr}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
   child.kill('SIGINT');
   assert.equal(await closed, 130, stdout + stderr);
   assert.match(stdout, /connect\s+FAIL .*SIM_INTERRUPTED/);
