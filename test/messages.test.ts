@@ -2,9 +2,9 @@
 // (the CLI and the peer's phases as child processes), one test per class.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createBuildContext, invokePhase, peerEnvironment, writePeerMetadata } from '../src/peer/invoke.js';
+import { createBuildContext, invokePhase, peerEnvironment, stageSourceDir, writePeerMetadata } from '../src/peer/invoke.js';
 import { REPO, runCli, tempDir } from './helpers/repo.js';
 
 const PACKAGE_ID = 'basic_1.0:4844d431f1730dbe5f633ec3dbcc02debe09925731a37942eb65bd19150b9ff1';
@@ -122,4 +122,33 @@ test('a type this builder does not claim: package warns with a did-you-mean, ins
   const ok = await runCli(['package', '--label', 'basic_1.0', '--address', 'cc:9999', '--type', 'CCaaS', '-o', pkg]);
   assert.doesNotMatch(ok.stderr, /PKG_TYPE_UNCLAIMED/, 'types are claimed case-insensitively');
   assert.equal((await runCli(['inspect', pkg])).code, 0);
+});
+
+test('launch trees: a CRLF #! line or a missing exec bit is refused at package and at build, with a fix in the launch tree', async () => {
+  const dir = tempDir('extbuilder-msg-');
+  for (const [name, mode, text, expected] of [
+    ['CRLF', 0o755, '#!/bin/sh\r\nexec sleep 1\r\n', /"\.\/start\.sh" has CRLF line endings: its first line "#!\/bin\/sh\\r".*\(convert start\.sh in the launch tree to LF line endings/],
+    ['no exec bit', 0o644, '#!/bin/sh\nexec sleep 1\n', /"\.\/start\.sh" is not executable \(mode 644\) \(chmod \+x start\.sh in the launch tree and package it again/],
+  ] as const) {
+    const tree = join(dir, name.replace(/ /g, '-'));
+    mkdirSync(tree);
+    writeFileSync(join(tree, 'launch.json'), '{"command": "./start.sh"}');
+    writeFileSync(join(tree, 'start.sh'), text);
+    chmodSync(join(tree, 'start.sh'), mode);
+    const p = await runCli(['package', '--label', 'l_1', '--launch', tree, '-o', join(dir, `${name}.tar.gz`)]);
+    assert.equal(p.code, 1, `${name}: ${p.stderr}`);
+    assert.match(oneErrorLine(p.stderr, 'package', 'LAUNCH_COMMAND_NOT_EXECUTABLE'), expected, name);
+    assert.ok(!existsSync(join(dir, `${name}.tar.gz`)), 'nothing written');
+
+    // build, on a package made by other means (a tar the tutorials' way).
+    const tmp = tempDir('extbuilder-msg-');
+    const ctx = createBuildContext(tmp, PACKAGE_ID);
+    writePeerMetadata(ctx, JSON.stringify({ type: 'external', label: 'l_1' }));
+    stageSourceDir(tree, ctx.src);
+    chmodSync(join(ctx.src, 'start.sh'), mode);
+    const b = await invokePhase(REPO, 'build', [ctx.src, ctx.metadata, ctx.bld], { env: peerEnvironment({ PATH: process.env.PATH, TMPDIR: tmp }), cwd: tmp });
+    assert.equal(b.code, 1, `${name}: ${b.lines.join(' | ')}`);
+    assert.match(oneErrorLine(b.lines.join('\n'), 'build', 'LAUNCH_COMMAND_NOT_EXECUTABLE'), expected, name);
+    assert.deepEqual(readdirSync(ctx.bld), [], 'BUILD_OUTPUT_DIR holds nothing');
+  }
 });

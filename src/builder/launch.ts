@@ -3,6 +3,7 @@
 import { chmodSync, constants, copyFileSync, lstatSync, mkdirSync, readdirSync, statSync, type Dirent, type Stats } from 'node:fs';
 import { isAbsolute, join, posix } from 'node:path';
 import { ExtError } from '../core/errors.js';
+import { crlfShebang } from '../core/exec-check.js';
 import { fillAtomically } from '../core/fsx.js';
 import { readJsonFile } from '../core/json.js';
 import type { Logger } from '../core/log.js';
@@ -74,7 +75,14 @@ export function readLaunch(root: string, log?: Logger): LaunchPlan {
     }
     if (!st.isFile() || (st.mode & 0o111) === 0) {
       throw new ExtError('LAUNCH_COMMAND_NOT_EXECUTABLE', `launch.json command ${JSON.stringify(command)} is ${st.isFile() ? `not executable (mode ${(st.mode & 0o777).toString(8)})` : 'not a regular file'}`,
-        'chmod +x it before packaging (tar keeps the mode)');
+        `chmod +x ${rel} in the launch tree and package it again (tar keeps the mode)`);
+    }
+    // What exec needs and packaging can know (the interpreter itself is the peer's): a #! line without CR.
+    let crlf: string | undefined;
+    try { crlf = crlfShebang(join(root, rel)); } catch { /* unreadable: exec reports it */ }
+    if (crlf !== undefined) {
+      throw new ExtError('LAUNCH_COMMAND_NOT_EXECUTABLE', `launch.json command ${JSON.stringify(command)} has CRLF line endings: its first line ${JSON.stringify(`${crlf}\r`)} makes the kernel look for an interpreter whose name ends in \\r, so exec fails with "no such file or directory"`,
+        `convert ${rel} in the launch tree to LF line endings, e.g. dos2unix ${rel} or in git *.sh text eol=lf, and package it again`);
     }
     program = { kind: 'package', rel };
   }

@@ -90,7 +90,7 @@ export const ERROR_CODES = {
   LAUNCH_UNKNOWN_KEY: 'launch.json has a key run does not read (often a misspelling)',
   LAUNCH_PATH_ESCAPES: 'launch.json command or workdir is absolute or leads out of the package with ..',
   LAUNCH_COMMAND_MISSING: 'launch.json command names a file the package does not hold, or a program not on PATH',
-  LAUNCH_COMMAND_NOT_EXECUTABLE: 'launch.json command is not a regular file with an execute bit',
+  LAUNCH_COMMAND_NOT_EXECUTABLE: 'launch.json command is not a regular file with an execute bit, or is a script whose #! line ends in CRLF',
   LAUNCH_WORKDIR_MISSING: 'launch.json workdir is not a directory in the package',
   SOURCE_FILE_TYPE: 'the source tree holds a symlink, socket, FIFO or device, which build does not copy (the peer refuses them too)',
   RUN_NOT_LAUNCH: 'run was called for a package built in service mode (the peer dials it; run is not needed)',

@@ -43,6 +43,20 @@ function elfInfo(fd: number): { machine: number; loader?: string } {
   return { machine };
 }
 
+/**
+ * The #! line of `file` when it ends in CR (a script saved with CRLF line endings): the kernel then looks
+ * for an interpreter whose name ends in \r, and exec fails with ENOENT naming the script. Independent of
+ * the system it runs on, so packaging can refuse it too.
+ */
+export function crlfShebang(file: string): string | undefined {
+  let head: Buffer;
+  const fd = openSync(file, 'r');
+  try { head = readAt(fd, 0, 4096); } finally { closeSync(fd); }
+  if (head.subarray(0, 2).toString('latin1') !== '#!') return undefined;
+  const firstLine = head.toString('latin1').split('\n')[0]!;
+  return firstLine.endsWith('\r') ? firstLine.slice(0, -1) : undefined;
+}
+
 /** An executable regular file named `name` in one of PATH's directories. */
 export function onPath(name: string, pathEnv: string | undefined): string | undefined {
   for (const dir of (pathEnv ?? '').split(delimiter)) {
