@@ -152,3 +152,26 @@ test('launch trees: a CRLF #! line or a missing exec bit is refused at package a
     assert.deepEqual(readdirSync(ctx.bld), [], 'BUILD_OUTPUT_DIR holds nothing');
   }
 });
+
+test('addresses the peer cannot dial: 0.0.0.0 warned at package, inspect and build; loopback at package and inspect', async () => {
+  const dir = tempDir('extbuilder-msg-');
+  const pkg = join(dir, 'p.tar.gz');
+  const any = await runCli(['package', '--label', 'basic_1.0', '--address', '0.0.0.0:9999', '-o', pkg]);
+  assert.equal(any.code, 0, any.stderr);
+  assert.match(any.stderr, /^extbuilder package: warning: CONN_ADDRESS_UNDIALABLE: connection\.json address "0\.0\.0\.0:9999" is the any-address a server listens on, not one the peer can dial \(/m);
+  const ia = await runCli(['inspect', pkg]);
+  assert.equal(ia.code, 0, 'a warning, not a failure');
+  assert.match(ia.stderr, /^extbuilder inspect: warning: CONN_ADDRESS_UNDIALABLE: /m);
+  const b = await buildService('{"address": "[::]:9999"}');
+  assert.equal(b.code, 0, b.lines.join(' | '));
+  assert.ok(b.lines.some((l) => l.startsWith('extbuilder build: warning: CONN_ADDRESS_UNDIALABLE: connection.json address "[::]:9999"')), b.lines.join(' | '));
+
+  for (const address of ['localhost:9999', '127.0.0.1:9999', '[::1]:9999']) {
+    const l = await runCli(['package', '--label', 'basic_1.0', '--address', address, '-o', pkg]);
+    assert.equal(l.code, 0, l.stderr);
+    assert.match(l.stderr, /^extbuilder package: warning: CONN_ADDRESS_LOOPBACK: connection\.json address .* is loopback: a peer in its own container \(Docker, Kubernetes\) dials itself there/m, address);
+    assert.match((await runCli(['inspect', pkg])).stderr, /^extbuilder inspect: warning: CONN_ADDRESS_LOOPBACK: /m);
+  }
+  const named = await runCli(['package', '--label', 'basic_1.0', '--address', 'basic-cc:9999', '-o', pkg]);
+  assert.equal(named.stderr, '', 'a service name is what a containerised peer dials');
+});

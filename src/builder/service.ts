@@ -118,15 +118,37 @@ export function checkPackagedForm(raw: unknown, log: Logger): Record<string, unk
   return packaged;
 }
 
+/**
+ * Addresses that parse but that the peer cannot dial as meant. 0.0.0.0 (or [::]) is where a server
+ * listens, never a destination: warned everywhere. Loopback is right for a peer on the host, or a
+ * chaincode server in the peer's own network namespace (a Kubernetes sidecar), and wrong for a peer in
+ * its own container: package and inspect, run where the package is made, warn; build stays quiet, as it
+ * cannot tell which of those the peer is (and simulate dials loopback on purpose). Warnings, not errors.
+ */
+export function warnAddress(address: string, log: Logger, where: 'package' | 'peer'): void {
+  const host = address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === '0.0.0.0' || host === '::' || /^0+(\.0+){3}$/.test(host)) {
+    log.warn('CONN_ADDRESS_UNDIALABLE', `connection.json address ${show(address)} is the any-address a server listens on, not one the peer can dial`,
+      'give the host name or IP the peer reaches the chaincode server at, its container or service name such as basic-cc:9999; 0.0.0.0 belongs in the server\'s own CHAINCODE_SERVER_ADDRESS');
+    return;
+  }
+  const loopback = host === 'localhost' || host.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(host) || host === '::1';
+  if (loopback && where === 'package') {
+    log.warn('CONN_ADDRESS_LOOPBACK', `connection.json address ${show(address)} is loopback: a peer in its own container (Docker, Kubernetes) dials itself there, not the chaincode server`,
+      'for containerised peers use the name they reach the server at, its container or service name such as basic-cc:9999; keep loopback only for a peer on this host or a server in the peer\'s own pod');
+  }
+}
+
 /** From the packaged connection.json to the validated one the peer will read. */
 export function prepareConnection(raw: unknown, config: Config, log: Logger): ServiceResult {
   return renderAndValidate(checkPackagedForm(raw, log), config, log);
 }
 
 /** The second half of prepareConnection, for callers that ran checkPackagedForm themselves. */
-export function renderAndValidate(packaged: Record<string, unknown>, config: Config, log: Logger): ServiceResult {
+export function renderAndValidate(packaged: Record<string, unknown>, config: Config, log: Logger, where: 'package' | 'peer' = 'peer'): ServiceResult {
   const rendered = spliceTls(renderConnection(packaged, config), config);
   const connection = check(validateConnection, rendered, 'connection.json', 'CONN_UNKNOWN_KEY');
+  warnAddress(connection.address, log, where);
   if (connection.domain !== undefined && connection.client_auth_required !== true) {
     log.warn('CONN_DOMAIN_IGNORED', 'connection.json sets domain without client_auth_required', 'the peer reads domain only with client auth on, and only from Fabric 3.0');
   }

@@ -108,6 +108,8 @@ export const WARNING_CODES = {
   CONN_CLIENT_KEY_IN_PACKAGE: 'the package itself carries a TLS private key, shared with every organisation that installs it',
   CONN_DOMAIN_IGNORED: 'domain is read by the peer only from Fabric 3.0 and only with client_auth_required',
   CONN_KEY_CASE: 'a connection.json key differs from the field name only in case; the peer reads it as that field, and extbuilder releases it renamed',
+  CONN_ADDRESS_UNDIALABLE: 'the connection.json address is 0.0.0.0 or [::], which a server listens on but a peer cannot dial',
+  CONN_ADDRESS_LOOPBACK: 'the connection.json address is loopback (localhost, 127.x, ::1): a peer in a container dials itself, not the chaincode server',
   CONN_TLS_FIELDS_UNUSED: 'TLS fields are set but tls_required is not true, so the peer ignores them',
   TLS_CERT_EXPIRING: 'a certificate expires within 30 days',
   INDEX_IGNORED: 'a file under META-INF/statedb is not at a path the ledger reads, so it is not copied',

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { detectMode, type Mode } from '../../builder/build.js';
 import { findIndexes } from '../../builder/indexes.js';
 import { readLaunch } from '../../builder/launch.js';
-import { checkPackagedForm, readConnection, renderAndValidate } from '../../builder/service.js';
+import { checkPackagedForm, readConnection, renderAndValidate, warnAddress } from '../../builder/service.js';
 import { validateConnection } from '../../generated/validators.js';
 import { type Config, DEFAULT_TYPES } from '../config.js';
 import type { Logger } from '../log.js';
@@ -69,9 +69,10 @@ export function checkPackagedConnection(raw: unknown, log: Logger): ConnectionSu
   const summary = (tls: ConnectionSummary['tls']): ConnectionSummary => ({
     address: String(conn.address ?? ''), dialTimeout: typeof conn.dial_timeout === 'string' ? conn.dial_timeout : undefined, tls, templated, spliced,
   });
-  if (templated.length === 0 && spliced.length === 0) return summary(renderAndValidate(conn, EMPTY_CONFIG, log).tls.mode);
+  if (templated.length === 0 && spliced.length === 0) return summary(renderAndValidate(conn, EMPTY_CONFIG, log, 'package').tls.mode);
 
   check(validateConnection, standIn, 'connection.json', 'CONN_UNKNOWN_KEY');
+  if (!templated.includes('address')) warnAddress(String(conn.address), log, 'package');
   if (tlsOn && typeof conn.root_cert === 'string' && conn.root_cert && !hasPlaceholder(conn.root_cert)) {
     checkConnectionTls({ tls_required: true, root_cert: conn.root_cert }, 'connection.json', log);
   }
