@@ -227,11 +227,14 @@ test('--core-yaml: the builder entry gives the name the peer logs under and the 
   assert.ok(report.steps.find((s) => s.name === 'build')!.details.some((d) => d.startsWith('[chaincode.externalbuilder.mybuilder] waitForExit -> extbuilder build: service')));
 });
 
-test('a variable the builder needs but nobody propagates: the builder never sees it, and build says what is missing', async () => {
+test('a variable set in the shell but not propagated: the builder never sees it, and simulate says so, naming the builder entry', async () => {
   const r = await cli(['simulate', pkgs.mtls!.file], { EXTBUILDER_CONFIG: cfg.mtls! });
   const line = failure(r);
-  assert.match(line, /SIM_PHASE_FAILED: build exited 1; the peer reports only "external builder 'extbuilder' failed: exit status 1"/);
+  assert.match(line, /SIM_ENV_NOT_PROPAGATED: build exited 1 with CONN_[A-Z_]+, but EXTBUILDER_CONFIG is set in this shell and not in the propagateEnvironment of builder extbuilder \(.*\), so the peer does not pass it on/);
+  assert.match(line, /\(add EXTBUILDER_CONFIG to propagateEnvironment of the externalBuilders entry extbuilder in core\.yaml .*--propagate EXTBUILDER_CONFIG/);
   assert.match(r.stdout, /waitForExit -> extbuilder build: CONN_[A-Z_]+: .* command=build/);
+  // Propagated, the same run gets past build.
+  assert.doesNotMatch((await simulate('mtls')).stderr, /SIM_ENV_NOT_PROPAGATED|CONN_ROOT_CERT_MISSING/);
 });
 
 test('a durable build that exists is reused: detect, build and release are skipped, as the peer skips them', async () => {

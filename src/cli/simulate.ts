@@ -79,10 +79,24 @@ function tlsText(c: PeerConnection): string {
 
 class StepFailure extends Error {}
 
+/** The variables the builder's configuration is read from: the peer passes them only if propagated. */
+const CONFIG_VARIABLES = ['EXTBUILDER_CONFIG', 'CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG'];
+
 export async function simulate(i: SimulateInputs): Promise<SimulateReport> {
   const report: SimulateReport = { package: i.packageFile, builder: { dir: i.builderDir, name: i.builderName }, peerVersion: i.version, ok: false, steps: [] };
   const tmp = i.env.TMPDIR || tmpdir();
   const phaseEnv = peerEnvironment(i.env, i.propagate);
+  // The configuration set in this shell that the peer would not pass to the builder: the real cause of a
+  // build that then says, e.g., "set tls.root_cert_file", which the user did, in a variable the builder never got.
+  const dropped = CONFIG_VARIABLES.filter((v) => (i.env[v] ?? '') !== '' && phaseEnv[v] === undefined);
+  const notPassed = (phaseName: string, r: PhaseRun): ExtError | undefined => {
+    if (dropped.length === 0) return undefined;
+    const own = r.lines.map((l) => new RegExp(`^extbuilder ${phaseName}: ([A-Z_]+): `).exec(l)?.[1]).find(Boolean);
+    const list = dropped.join(' and ');
+    return new ExtError('SIM_ENV_NOT_PROPAGATED',
+      `${phaseName} exited ${r.code ?? r.signal}${own ? ` with ${own}` : ''}, but ${list} ${dropped.length === 1 ? 'is' : 'are'} set in this shell and not in the propagateEnvironment of builder ${i.builderName} (${i.builderDir}), so the peer does not pass ${dropped.length === 1 ? 'it' : 'them'} on and ${phaseName} ran without ${dropped.length === 1 ? 'it' : 'them'}`,
+      `add ${list} to propagateEnvironment of the externalBuilders entry ${i.builderName} in core.yaml (or CORE_CHAINCODE_EXTERNALBUILDERS) and set ${dropped.length === 1 ? 'it' : 'them'} in the peer's environment; for this simulation, --propagate ${dropped.join(',')} or --core-yaml`);
+  };
   const fsPath = i.fsPath ?? mkdtempSync(join(tmp, 'extbuilder-simulate-'));
   const cleanups: (() => Promise<void> | void)[] = [];
   if (!i.fsPath && !i.keep) cleanups.push(() => rmSync(fsPath, { recursive: true, force: true }));
@@ -185,6 +199,8 @@ export async function simulate(i: SimulateInputs): Promise<SimulateReport> {
       await step('detect', async (s) => {
         const r = await phase(s, 'detect', [ctx.src, ctx.metadata]);
         if (r.code !== 0) {
+          const env = notPassed('detect', r);
+          if (env) throw env;
           throw new ExtError('SIM_DETECT_DECLINED', `detect of ${i.builderName} exited ${r.code ?? r.signal}: it does not claim type ${JSON.stringify((pkg.metadata as { type?: unknown }).type)}`,
             'the peer logs this at DEBUG only, tries the next builder, then Docker ("docker build failed" or "docker build is disabled"): make the builder claim this type (extbuilder: config "types"), or package with a type it claims');
         }
@@ -193,7 +209,13 @@ export async function simulate(i: SimulateInputs): Promise<SimulateReport> {
       await step('build', async (s) => {
         const r = await phase(s, 'build', [ctx.src, ctx.metadata, ctx.bld]);
         if (r.code !== 0) {
+          const env = notPassed('build', r);
+          if (env) throw env;
           throw new ExtError('SIM_PHASE_FAILED', `build exited ${r.code ?? r.signal}; the peer reports only "external builder '${i.builderName}' failed: exit status ${r.code ?? 1}"`, 'the reason is in the stderr lines above (the peer log shows them at INFO)');
+        }
+        if (dropped.length > 0) {
+          s.verdict = 'warn';
+          s.details.push(`${dropped.join(' and ')} set in this shell but not propagated to builder ${i.builderName}: build ran without ${dropped.length === 1 ? 'it' : 'them'}, as on the peer (add to propagateEnvironment if it is meant for the builder)`);
         }
         return `exit 0`;
       });

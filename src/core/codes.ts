@@ -5,6 +5,7 @@ export const ERROR_CODES = {
   USAGE: 'the phase was called with the wrong number of arguments',
   INTERNAL: 'an unexpected failure inside extbuilder (a bug: rerun with EXTBUILDER_DEBUG=1 and report it)',
   SIM_USAGE: 'simulate or doctor was given options that do not fit together, or a path that does not exist',
+  SIM_ENV_NOT_PROPAGATED: 'simulate: a phase failed, and a configuration variable set in the shell (EXTBUILDER_CONFIG, CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG) is not in the builder\'s propagateEnvironment, so the peer does not pass it on',
   SIM_DETECT_DECLINED: 'simulate: the builder\'s detect did not claim the package (the peer would fall back to Docker)',
   SIM_PHASE_EXEC: 'simulate: a builder phase could not be executed (missing file, no exec bit, CRLF or missing interpreter, wrong architecture)',
   SIM_PHASE_FAILED: 'simulate: build or release exited non-zero (the peer shows only "exit status N")',
