@@ -227,3 +227,33 @@ test('--json: the same findings for machines', () => {
   assert.equal(vm.verdict, 'warn');
   assert.match(vm.fix!, /docker build is disabled/);
 });
+
+test('where peers are configured: CORE_CHAINCODE_EXTERNALBUILDERS in its flow syntax, --peer-path for the path the peer sees, and what was not checked', () => {
+  const s = install({ builders: () => [{ name: 'extbuilder', path: '/opt/hyperledger/extbuilder', propagateEnvironment: ['EXTBUILDER_CONFIG'] }] });
+  const run = (args: string[], env: Record<string, string> = {}) => {
+    const r = spawnSync(process.execPath, [EXTBUILDER, 'doctor', '--builder', s.builder, '--fs-path', s.fsPath, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8' });
+    return { code: r.status ?? -1, lines: r.stdout.trim().split('\n'), stderr: r.stderr };
+  };
+  // core.yaml names the container path: a host-side run matches it through --peer-path.
+  const host = run(['--core-yaml', s.coreYaml]);
+  assert.equal(host.code, 1);
+  assert.match(line(host, 'fail', /no externalBuilders entry/), /core\.yaml has no externalBuilders entry with path .* give that path with --peer-path/);
+  const mapped = run(['--core-yaml', s.coreYaml, '--peer-path', '/opt/hyperledger/extbuilder/']);
+  assert.equal(mapped.code, 0, mapped.lines.join('\n'));
+  line(mapped, 'ok', new RegExp(`^ok   core\\.yaml entry 1: name extbuilder, path /opt/hyperledger/extbuilder \\(${s.builder} on this host\\)$`));
+
+  // The variable replaces core.yaml's list, as on the peer; read as YAML flow syntax.
+  const flow = '[{name: mine, path: /opt/x, propagateEnvironment: [CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG]}]';
+  const env = run(['--core-yaml', s.coreYaml, '--peer-path', '/opt/x'], { CORE_CHAINCODE_EXTERNALBUILDERS: flow, EXTBUILDER_CONFIG: s.config });
+  line(env, 'ok', /^ok   externalBuilders read from CORE_CHAINCODE_EXTERNALBUILDERS, which replaces core\.yaml's list/);
+  line(env, 'ok', /^ok   CORE_CHAINCODE_EXTERNALBUILDERS entry 1: name mine, path \/opt\/x /);
+  assert.match(line(env, 'fail', /EXTBUILDER_CONFIG is set/), /not in propagateEnvironment of mine/);
+  const alone = run(['--peer-path', '/opt/x'], { CORE_CHAINCODE_EXTERNALBUILDERS: flow });
+  line(alone, 'ok', /CORE_CHAINCODE_EXTERNALBUILDERS entry 1: name mine/);
+  assert.ok(!alone.lines.some((l) => l.includes('not checked')), alone.lines.join('\n'));
+
+  // Neither: say what was not checked.
+  const none = run([]);
+  assert.equal(none.code, 0, none.lines.join('\n'));
+  assert.match(line(none, 'warn', /not checked/), /not checked: the peer's externalBuilders entry .*give --core-yaml .*--peer-path.*CORE_CHAINCODE_EXTERNALBUILDERS/);
+});

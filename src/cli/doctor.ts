@@ -126,18 +126,41 @@ export function readCoreYaml(file: string): CoreYaml {
   } catch (err) {
     throw new ExtError('SIM_USAGE', `cannot read ${file} as YAML: ${(err as Error).message.split('\n')[0]}`, 'give the peer\'s core.yaml');
   }
-  const list = key(key(doc, 'chaincode'), 'externalBuilders');
+  const { builders, problems } = parseBuilders(key(key(doc, 'chaincode'), 'externalBuilders'), 'core.yaml');
+  const vm = key(key(doc, 'vm'), 'endpoint');
+  const fsPath = key(key(doc, 'peer'), 'fileSystemPath');
+  return { file, builders, problems, vmEndpoint: typeof vm === 'string' ? vm : '', fileSystemPath: typeof fsPath === 'string' ? fsPath : '' };
+}
+
+/**
+ * CORE_CHAINCODE_EXTERNALBUILDERS as the peer reads it (Fabric 2.3.3+): a YAML value, usually flow
+ * syntax such as [{name: extbuilder, path: /opt/x, propagateEnvironment: [A]}], that replaces core.yaml's
+ * chaincode.externalBuilders. `base` gives the rest (vm.endpoint, fileSystemPath) when core.yaml is known.
+ */
+export function readBuildersEnv(value: string, base?: CoreYaml): CoreYaml {
+  let list: unknown;
+  try {
+    list = parseYaml(value);
+  } catch (err) {
+    throw new ExtError('SIM_USAGE', `CORE_CHAINCODE_EXTERNALBUILDERS is not YAML the peer can read: ${(err as Error).message.split('\n')[0]}`, 'write it as [{name: extbuilder, path: /opt/hyperledger/extbuilder, propagateEnvironment: [EXTBUILDER_CONFIG]}]');
+  }
+  const { builders, problems } = parseBuilders(list, 'CORE_CHAINCODE_EXTERNALBUILDERS');
+  if (!Array.isArray(list)) problems.push(fail('CORE_CHAINCODE_EXTERNALBUILDERS is not a list', 'write it as [{name: extbuilder, path: /opt/hyperledger/extbuilder, propagateEnvironment: [EXTBUILDER_CONFIG]}]'));
+  return { file: 'CORE_CHAINCODE_EXTERNALBUILDERS', builders, problems, vmEndpoint: base?.vmEndpoint ?? '', fileSystemPath: base?.fileSystemPath ?? '' };
+}
+
+function parseBuilders(list: unknown, source: string): { builders: BuilderEntry[]; problems: Finding[] } {
   const problems: Finding[] = [];
   const builders: BuilderEntry[] = [];
   (Array.isArray(list) ? list : []).forEach((e, index) => {
     const name = key(e, 'name');
     const path = key(e, 'path');
     if (typeof path !== 'string' || path === '') {
-      problems.push(fail(`core.yaml externalBuilders entry ${index + 1} has no path: the peer refuses to start ("path attribute missing in one or more builders")`, 'give every entry a path (the parent of bin/)'));
+      problems.push(fail(`${source} externalBuilders entry ${index + 1} has no path: the peer refuses to start ("path attribute missing in one or more builders")`, 'give every entry a path (the parent of bin/)'));
       return;
     }
     if (typeof name !== 'string' || name === '') {
-      problems.push(fail(`core.yaml externalBuilders entry at ${path} has no name: the peer refuses to start`, 'give every entry a name'));
+      problems.push(fail(`${source} externalBuilders entry at ${path} has no name: the peer refuses to start`, 'give every entry a name'));
       return;
     }
     let propagate = strings(key(e, 'propagateEnvironment'));
@@ -146,9 +169,7 @@ export function readCoreYaml(file: string): CoreYaml {
     if (fromWhitelist) propagate = whitelist;
     builders.push({ index, name, path, propagateEnvironment: propagate, fromWhitelist });
   });
-  const vm = key(key(doc, 'vm'), 'endpoint');
-  const fsPath = key(key(doc, 'peer'), 'fileSystemPath');
-  return { file, builders, problems, vmEndpoint: typeof vm === 'string' ? vm : '', fileSystemPath: typeof fsPath === 'string' ? fsPath : '' };
+  return { builders, problems };
 }
 
 function samePath(a: string, b: string): boolean {
@@ -156,9 +177,13 @@ function samePath(a: string, b: string): boolean {
   return real(a) === real(b);
 }
 
-/** The entry for the builder installed at `dir`. */
-export function findEntry(core: CoreYaml, dir: string, name?: string): BuilderEntry | undefined {
-  return core.builders.find((b) => (name ? b.name === name : samePath(b.path, dir)));
+/**
+ * The entry for the builder installed at `dir`; with `peerPath`, the path the peer sees it at (inside its
+ * container), which need not exist on this host.
+ */
+export function findEntry(core: CoreYaml, dir: string, name?: string, peerPath?: string): BuilderEntry | undefined {
+  const norm = (p: string): string => p.replace(/\/+$/, '') || '/';
+  return core.builders.find((b) => (name ? b.name === name : peerPath ? norm(b.path) === norm(peerPath) : samePath(b.path, dir)));
 }
 
 function isFabricCcaas(b: BuilderEntry): boolean {
@@ -168,21 +193,23 @@ function isFabricCcaas(b: BuilderEntry): boolean {
 /** Variables the builder reads and the peer passes only when listed. */
 const CONFIG_VARS = ['EXTBUILDER_CONFIG', 'CHAINCODE_AS_A_SERVICE_BUILDER_CONFIG'];
 
-export function checkCoreYaml(core: CoreYaml, builderDir: string, env: Record<string, string | undefined>, config: Config | undefined): Finding[] {
+export function checkCoreYaml(core: CoreYaml, builderDir: string, env: Record<string, string | undefined>, config: Config | undefined, peerPath?: string): Finding[] {
   const out: Finding[] = [...core.problems];
+  const fromEnv = core.file === 'CORE_CHAINCODE_EXTERNALBUILDERS';
+  const src = fromEnv ? 'CORE_CHAINCODE_EXTERNALBUILDERS' : 'core.yaml';
+  const path = peerPath ?? builderDir;
   if (core.builders.length === 0 && core.problems.length === 0) {
-    return [fail(`${core.file} lists no chaincode.externalBuilders`, `add - {name: extbuilder, path: ${builderDir}, propagateEnvironment: [EXTBUILDER_CONFIG]} under chaincode.externalBuilders`)];
+    return [fail(`${core.file} lists no chaincode.externalBuilders`, fromEnv ? `set it to [{name: extbuilder, path: ${path}, propagateEnvironment: [EXTBUILDER_CONFIG]}]` : `add - {name: extbuilder, path: ${path}, propagateEnvironment: [EXTBUILDER_CONFIG]} under chaincode.externalBuilders`)];
   }
-  if (env.CORE_CHAINCODE_EXTERNALBUILDERS) {
-    out.push(warn('CORE_CHAINCODE_EXTERNALBUILDERS is set and replaces core.yaml\'s list (Fabric 2.3.3+)', 'check that variable instead, or unset it'));
-  }
-  const entry = findEntry(core, builderDir);
+  if (fromEnv) out.push(ok('externalBuilders read from CORE_CHAINCODE_EXTERNALBUILDERS, which replaces core.yaml\'s list on the peer (Fabric 2.3.3+)'));
+  const entry = findEntry(core, builderDir, undefined, peerPath);
   if (!entry) {
-    out.push(fail(`core.yaml has no externalBuilders entry with path ${builderDir} (it lists ${core.builders.map((b) => `${b.name}=${b.path}`).join(', ')})`,
-      `add - {name: extbuilder, path: ${builderDir}} (path is the parent of bin/)`));
+    const seen = peerPath ? `${peerPath} (where the peer sees ${builderDir})` : builderDir;
+    out.push(fail(`${src} has no externalBuilders entry with path ${seen} (it lists ${core.builders.map((b) => `${b.name}=${b.path}`).join(', ')})`,
+      peerPath ? `add - {name: extbuilder, path: ${peerPath}}, or give --peer-path the path the entry names` : `add - {name: extbuilder, path: ${builderDir}} (path is the parent of bin/); if the peer runs in a container and sees this directory elsewhere, give that path with --peer-path`));
     return out;
   }
-  out.push(ok(`core.yaml entry ${entry.index + 1}: name ${entry.name}, path ${entry.path}`));
+  out.push(ok(`${src} entry ${entry.index + 1}: name ${entry.name}, path ${entry.path}${peerPath ? ` (${builderDir} on this host)` : ''}`));
   if (!isAbsolute(entry.path)) out.push(warn(`path ${entry.path} is relative: it resolves against the peer's working directory`, 'use an absolute path'));
   if (entry.fromWhitelist) out.push(ok(`propagateEnvironment taken from environmentWhitelist (the v2.0-2.1 key, still read)`));
   for (const v of CONFIG_VARS) {
@@ -340,6 +367,8 @@ export function peerVersionOf(v: unknown): PeerVersion {
 export interface DoctorInputs {
   builderDir: string;
   coreYaml?: string;
+  /** The builder dir's path as the peer sees it (inside its container), as install's --peer-path. */
+  peerPath?: string;
   fsPath?: string;
   version: PeerVersion;
   env: Record<string, string | undefined>;
@@ -351,20 +380,27 @@ export function doctor(i: DoctorInputs): Finding[] {
   const { findings, config } = checkBuilderConfig(i.builderDir, i.env);
   out.push(...findings);
   let core: CoreYaml | undefined;
-  if (i.coreYaml) {
-    core = readCoreYaml(i.coreYaml);
-    out.push(...checkCoreYaml(core, i.builderDir, i.env, config));
+  if (i.coreYaml) core = readCoreYaml(i.coreYaml);
+  // The peer takes its builders from this variable over core.yaml's, as doctor does.
+  const envList = i.env.CORE_CHAINCODE_EXTERNALBUILDERS?.trim();
+  const builders = envList ? readBuildersEnv(envList, core) : core;
+  if (builders) {
+    out.push(...checkCoreYaml(builders, i.builderDir, i.env, config, i.peerPath));
+  } else {
+    out.push(warn('not checked: the peer\'s externalBuilders entry (its path, name, propagateEnvironment, order before ccaas_builder), vm.endpoint and, without --fs-path, the durable builds',
+      'give --core-yaml with the peer\'s core.yaml (and --peer-path when the peer sees the builder dir at another path), or set CORE_CHAINCODE_EXTERNALBUILDERS as the peer has it'));
   }
   // Without --fs-path, the durable builds are looked for where core.yaml says the peer keeps them.
   const fsPath = i.fsPath ?? (i.env.CORE_PEER_FILESYSTEMPATH || core?.fileSystemPath || undefined);
-  if (fsPath && (i.fsPath || existsSync(fsPath))) out.push(...checkDurableBuilds(fsPath, core, i.version));
+  if (fsPath && (i.fsPath || existsSync(fsPath))) out.push(...checkDurableBuilds(fsPath, builders, i.version));
   return out;
 }
 
 export const doctorCommand: CliCommand = {
   builder: (y: Argv) => y
     .option('builder', { type: 'string', describe: 'the builder dir (parent of bin/); default: this program\'s own' })
-    .option('core-yaml', { type: 'string', describe: 'the peer\'s core.yaml: checks the externalBuilders entry' })
+    .option('core-yaml', { type: 'string', describe: 'the peer\'s core.yaml: checks the externalBuilders entry (CORE_CHAINCODE_EXTERNALBUILDERS, when set, is read instead, as the peer does)' })
+    .option('peer-path', { type: 'string', describe: 'the builder dir\'s path as the peer sees it (inside its container), as given to install --peer-path' })
     .option('fs-path', { type: 'string', describe: 'the peer\'s peer.fileSystemPath: checks externalbuilder/builds/* (default: core.yaml\'s, when it exists here)' })
     .option('peer-version', { type: 'string', default: '3', describe: 'Fabric version of the peer (2.x or 3.x)' })
     .option('json', { type: 'boolean', describe: 'print the findings as JSON' }) as unknown as Argv,
@@ -378,6 +414,7 @@ export const doctorCommand: CliCommand = {
       const findings = doctor({
         builderDir,
         coreYaml: argv['core-yaml'] as string | undefined,
+        peerPath: argv['peer-path'] as string | undefined,
         fsPath: argv['fs-path'] as string | undefined,
         version: peerVersionOf(argv['peer-version']),
         env,
