@@ -2,10 +2,11 @@
 // (the CLI and the peer's phases as child processes), one test per class.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createBuildContext, invokePhase, peerEnvironment, stageSourceDir, writePeerMetadata } from '../src/peer/invoke.js';
 import { REPO, runCli, tempDir } from './helpers/repo.js';
+import { makeCasePki } from './helpers/service-cases.js';
 
 const PACKAGE_ID = 'basic_1.0:4844d431f1730dbe5f633ec3dbcc02debe09925731a37942eb65bd19150b9ff1';
 
@@ -174,4 +175,36 @@ test('addresses the peer cannot dial: 0.0.0.0 warned at package, inspect and bui
   }
   const named = await runCli(['package', '--label', 'basic_1.0', '--address', 'basic-cc:9999', '-o', pkg]);
   assert.equal(named.stderr, '', 'a service name is what a containerised peer dials');
+});
+
+test('wording: a spliced certificate is named by its file, expired CAs are not also ok, the exec-bit fix is the phase\'s, articles', async () => {
+  const pki = await makeCasePki();
+  // A server certificate where the CA belongs, spliced from the builder config: not "in connection.json".
+  const spliced = await buildService('{"address": "cc:9999", "tls_required": true}', { EXTBUILDER_CONFIG: JSON.stringify({ tls: { root_cert_file: join(pki.dir, 'server.crt') } }) });
+  const line = oneErrorLine(spliced.lines.join('\n'), 'build', 'TLS_ROOT_NOT_CA');
+  assert.ok(line.includes(`root_cert spliced from tls.root_cert_file ${join(pki.dir, 'server.crt')} (`), line);
+  assert.doesNotMatch(line, /in connection\.json/);
+  const inline = await buildService(JSON.stringify({ address: 'cc:9999', tls_required: true, root_cert: pki.pem['server.crt'] }));
+  assert.match(oneErrorLine(inline.lines.join('\n'), 'build', 'TLS_ROOT_NOT_CA'), /root_cert in connection\.json \(/);
+
+  // "a list", "an object": never "a array" / "a object".
+  const list = await buildService('{"address": "cc:9999"}', { EXTBUILDER_CONFIG: '{"types": "ccaas"}' });
+  assert.match(oneErrorLine(list.lines.join('\n'), 'build', 'CONFIG_INVALID'), /types is the string "ccaas", not a list/);
+  const obj = await buildService('{"address": "cc:9999"}', { EXTBUILDER_CONFIG: '{"tls": "x"}' });
+  assert.match(oneErrorLine(obj.lines.join('\n'), 'build', 'CONFIG_INVALID'), /tls is the string "x", not an object/);
+
+  // doctor: an expired CA is a fail and not then an ok; bin/build without its exec bit gets build's consequence.
+  const builder = tempDir('extbuilder-msg-builder-');
+  mkdirSync(join(builder, 'bin'));
+  for (const p of ['detect', 'release', 'run']) symlinkSync(join(REPO, 'bin', 'extbuilder'), join(builder, 'bin', p));
+  writeFileSync(join(builder, 'bin', 'build'), '#!/bin/sh\nexit 0\n', { mode: 0o644 });
+  writeFileSync(join(builder, 'config.json'), JSON.stringify({ tls: { root_cert_file: join(pki.dir, 'expired-ca.crt') } }));
+  const d = await runCli(['doctor', '--builder', builder]);
+  assert.equal(d.code, 1, d.stdout);
+  const lines = d.stdout.split('\n');
+  assert.ok(lines.some((l) => /^fail tls\.root_cert_file \(.*expired CA.*\) is not valid now/.test(l)), d.stdout);
+  assert.ok(!lines.some((l) => /^ok +tls\.root_cert_file/.test(l)), `expired CA also reported ok:\n${d.stdout}`);
+  const build = lines.find((l) => l.startsWith('fail bin/build is not executable'));
+  assert.ok(build && build.includes('the peer fails the build'), d.stdout);
+  assert.doesNotMatch(build!, /detect/);
 });

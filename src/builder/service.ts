@@ -155,7 +155,14 @@ export function renderAndValidate(packaged: Record<string, unknown>, config: Con
   if (connection.tls_required !== true && (connection.root_cert || connection.client_cert || connection.client_key)) {
     log.warn('CONN_TLS_FIELDS_UNUSED', 'connection.json has TLS material but tls_required is not true', 'set "tls_required": true, or drop the TLS fields');
   }
-  const tls = checkConnectionTls(connection, 'connection.json', log);
+  // A PEM spliced from the builder config's file is named by that file, not as "in connection.json".
+  const spliced = (field: 'root_cert' | 'client_cert' | 'client_key'): string => {
+    const fileKey = `${field}_file` as const;
+    const given = packaged[field];
+    return (typeof given !== 'string' || given === '') && config.tls[fileKey]
+      ? `${field} spliced from tls.${fileKey} ${config.tls[fileKey]}` : `${field} in connection.json`;
+  };
+  const tls = checkConnectionTls(connection, spliced, log);
   return { connection, tls };
 }
 

@@ -44,7 +44,7 @@ export function checkExecutable(file: string, label: string, pathEnv: string | u
   }
   if (!st.isFile()) return [fail(`${label} is not a regular file`, 'replace it with the builder program')];
   if ((st.mode & 0o111) === 0) {
-    return [fail(`${label} is not executable (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')})`, `chmod 755 ${file}; the peer treats a detect it cannot exec as "not mine" and logs that at DEBUG only`)];
+    return [fail(`${label} is not executable (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')})`, `chmod 755 ${file}; ${EXEC_CONSEQUENCE[label.replace(/^bin\//, '')] ?? 'the peer cannot start it'}`)];
   }
   const t = execTarget(target, label, pathEnv);
   if (t.kind === 'script') {
@@ -65,6 +65,14 @@ export function checkExecutable(file: string, label: string, pathEnv: string | u
   }
   return [fail(`${label} is neither a #! script nor an ELF binary: exec fails with "exec format error"`, 'add a #! line, or install the real binary')];
 }
+
+/** What the peer does when it cannot exec each phase: only detect's failure is silent. */
+const EXEC_CONSEQUENCE: Record<string, string> = {
+  detect: 'the peer treats a detect it cannot exec as "not mine" and logs that at DEBUG only',
+  build: 'the peer fails the build with "exec format error" or "permission denied" in its log',
+  release: 'the peer finds no executable release and skips it silently, so nothing is released',
+  run: 'the peer cannot start a launch-mode chaincode ("permission denied")',
+};
 
 function lexists(p: string): boolean {
   try { lstatSync(p); return true; } catch { return false; }
@@ -267,18 +275,24 @@ export function checkBuilderConfig(builderDir: string, env: Record<string, strin
     }
   };
   const now = Date.now();
-  const dates = (where: string, c: { validTo: string; validFrom: string }): void => {
+  /** False when the certificate is not valid now, which is then reported as a failure. */
+  const dates = (where: string, c: { validTo: string; validFrom: string }): boolean => {
     const to = new Date(c.validTo).getTime();
-    if (now > to || now < new Date(c.validFrom).getTime()) out.push(fail(`${where} is not valid now (valid ${c.validFrom} to ${c.validTo})`, 'issue a new certificate'));
-    else if (to - now < 30 * 24 * 3600 * 1000) out.push(warn(`${where} expires on ${c.validTo}`, 'renew it; a durable build keeps the old copy until deleted'));
+    if (now > to || now < new Date(c.validFrom).getTime()) {
+      out.push(fail(`${where} is not valid now (valid ${c.validFrom} to ${c.validTo})`, 'issue a new certificate'));
+      return false;
+    }
+    if (to - now < 30 * 24 * 3600 * 1000) out.push(warn(`${where} expires on ${c.validTo}`, 'renew it; a durable build keeps the old copy until deleted'));
+    return true;
   };
   try {
     const root = read('root_cert_file');
     if (root !== undefined) {
       const certs = parseCertificates(root, `tls.root_cert_file ${config.tls.root_cert_file}`);
-      certs.forEach((c) => dates(`tls.root_cert_file (${c.subject.replace(/\n/g, ', ')})`, c));
+      const current = certs.map((c) => dates(`tls.root_cert_file (${c.subject.replace(/\n/g, ', ')})`, c)).every(Boolean);
       if (certs.some((c) => !c.ca)) out.push(fail(`tls.root_cert_file ${config.tls.root_cert_file} holds a certificate that is not a CA`, 'give the CA that issued the chaincode server\'s certificate'));
-      else out.push(ok(`tls.root_cert_file: ${certs.length} CA certificate(s)`));
+      // Not also "ok" for a bundle just reported as not valid now.
+      else if (current) out.push(ok(`tls.root_cert_file: ${certs.length} CA certificate(s)`));
     }
     const cert = read('client_cert_file');
     const key = read('client_key_file');

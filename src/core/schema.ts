@@ -91,7 +91,7 @@ export function check<T>(validate: CompiledValidator<T>, data: unknown, where: s
     case 'minLength':
       throw new ExtError(code, `${where} has an empty ${field}`, fix);
     case 'type':
-      throw new ExtError(code, `${where}: ${field} is ${describe(e.data)}, not a ${String(e.params.type)}`, fix);
+      throw new ExtError(code, `${where}: ${field} is ${describe(e.data)}, not ${typeNoun(String(e.params.type))}`, fix);
     case 'pattern':
     case 'const':
     case 'enum':
@@ -108,5 +108,15 @@ export function describe(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'string') return `the string ${show(value, 40)}`;
   if (typeof value === 'number') return `the number ${value}`;
-  return `a ${typeof value}`;
+  return withArticle(typeof value);
+}
+
+/** "a string", "an object", "an integer": the article for any noun, not always "a". */
+export function withArticle(noun: string): string {
+  return `${/^[aeiou]/i.test(noun) ? 'an' : 'a'} ${noun}`;
+}
+
+/** A JSON Schema type, as a message says it: array is a list, as describe() says. */
+function typeNoun(type: string): string {
+  return type.split(',').map((t) => withArticle(t === 'array' ? 'list' : t)).join(' or ');
 }

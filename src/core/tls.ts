@@ -58,22 +58,26 @@ export interface TlsSummary {
   mode: 'off' | 'on' | 'mutual';
 }
 
-/** Checks the PEM material of a (rendered, spliced) connection.json. */
-export function checkConnectionTls(conn: TlsFields, where: string, log: Logger, now = new Date()): TlsSummary {
+/**
+ * Checks the PEM material of a (rendered, spliced) connection.json. `where` names the file, or names
+ * each field's origin: a PEM spliced from tls.root_cert_file is not "in connection.json".
+ */
+export function checkConnectionTls(conn: TlsFields, where: string | ((field: 'root_cert' | 'client_cert' | 'client_key') => string), log: Logger, now = new Date()): TlsSummary {
   if (conn.tls_required !== true) return { mode: 'off' };
-  for (const cert of parseCertificates(conn.root_cert ?? '', `root_cert in ${where}`)) {
+  const at = typeof where === 'string' ? (field: string): string => `${field} in ${where}` : where;
+  for (const cert of parseCertificates(conn.root_cert ?? '', at('root_cert'))) {
     if (!cert.ca) {
-      throw new ExtError('TLS_ROOT_NOT_CA', `root_cert in ${where} (${cert.subject.replace(/\n/g, ', ')}) is not a CA certificate`,
+      throw new ExtError('TLS_ROOT_NOT_CA', `${at('root_cert')} (${cert.subject.replace(/\n/g, ', ')}) is not a CA certificate`,
         'give the CA certificate that signed the chaincode server\'s certificate, not the server certificate itself');
     }
-    checkDates(cert, `root_cert in ${where}`, now, log);
+    checkDates(cert, at('root_cert'), now, log);
   }
   if (conn.client_auth_required !== true) return { mode: 'on' };
-  const [leaf] = parseCertificates(conn.client_cert ?? '', `client_cert in ${where}`);
-  checkDates(leaf!, `client_cert in ${where}`, now, log);
-  const key = parsePrivateKey(conn.client_key ?? '', `client_key in ${where}`);
+  const [leaf] = parseCertificates(conn.client_cert ?? '', at('client_cert'));
+  checkDates(leaf!, at('client_cert'), now, log);
+  const key = parsePrivateKey(conn.client_key ?? '', at('client_key'));
   if (!leaf!.checkPrivateKey(key)) {
-    throw new ExtError('TLS_KEY_MISMATCH', `client_key in ${where} does not belong to client_cert (${leaf!.subject.replace(/\n/g, ', ')})`,
+    throw new ExtError('TLS_KEY_MISMATCH', `${at('client_key')} does not belong to client_cert (${leaf!.subject.replace(/\n/g, ', ')})`,
       'give the key pair issued together; check tls.client_cert_file and tls.client_key_file');
   }
   return { mode: 'mutual' };
