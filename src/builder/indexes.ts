@@ -26,7 +26,7 @@ function walk(dir: string, rel: string, out: { rel: string; path: string; dir: b
 /** Checks one index: JSON whose `index.fields` is a non-empty array. */
 export function checkIndex(text: string, where: string): void {
   const fix = 'a CouchDB index is {"index": {"fields": ["owner"]}, "ddoc": "indexOwnerDoc", "name": "indexOwner", "type": "json"}';
-  const value = parseJson(text, where, 'INDEX_INVALID', fix) as { index?: { fields?: unknown } } | null;
+  const value = parseJson(text, where, 'INDEX_INVALID', `edit ${where}; ${fix}`) as { index?: { fields?: unknown } } | null;
   const fields = value && typeof value === 'object' ? value.index?.fields : undefined;
   if (!Array.isArray(fields) || fields.length === 0) {
     throw new ExtError('INDEX_INVALID', `${where} has no index.fields array`, fix);
