@@ -262,7 +262,10 @@ test('a chaincode that ignores SIGTERM, and its children, are killed: run is gon
   killList.push(run.child.pid!);
   const pid = await withTimeout(run.startedPid(), 30_000, 'run start');
   killList.push(pid);
-  while (!run.lines.some((l) => /^child \d+$/.test(l))) await new Promise((r) => setTimeout(r, 50));
+  while (!run.lines.some((l) => /^child \d+$/.test(l))) {
+    assert.ok(run.child.exitCode === null && run.child.signalCode === null, `run exited before the chaincode started its child:\n${run.lines.join('\n')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const grandchild = Number(/^child (\d+)$/.exec(run.lines.find((l) => /^child \d+$/.test(l))!)![1]);
   killList.push(grandchild);
   assert.ok(alive(pid) && alive(grandchild));
@@ -272,7 +275,7 @@ test('a chaincode that ignores SIGTERM, and its children, are killed: run is gon
   assert.ok(Date.now() - t0 < 5000);
   assert.equal(code, 128 + 9, 'the chaincode was SIGKILLed');
   assert.equal(alive(pid), false);
-  assert.equal(await waitGone(grandchild, 1000), true, 'the chaincode\'s own child went with its group');
+  assert.equal(await waitGone(grandchild, 5000), true, 'the chaincode\'s own child went with its group');
 });
 
 test('a crashing chaincode makes run exit with its status', async () => {
