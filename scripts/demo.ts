@@ -210,7 +210,7 @@ async function main(): Promise<number> {
     expect(r.code === 0 && r.stdout.includes('get -> 200 "hello from run"'), 'run started the chaincode, it registered over TLS, and the round trip worked; run was stopped as the peer stops it');
 
     heading(`Done in ${((Date.now() - started) / 1000).toFixed(1)} s; every process started here has exited`);
-    process.stdout.write('Next: extbuilder simulate YOUR.tar.gz and extbuilder doctor --core-yaml core.yaml (see the README).\n');
+    process.stdout.write('Next: extbuilder simulate YOUR.tar.gz and extbuilder doctor --core-yaml core.yaml (docs/diagnostics.md).\n');
     return 0;
   } catch (err) {
     process.stderr.write(`\ndemo failed: ${(err as Error).message}\n`);
