@@ -269,7 +269,7 @@ export async function simulate(i: SimulateInputs): Promise<SimulateReport> {
       await step('connect', async () => {
         // gRPC and the protos load only here: the other CLI commands start without them.
         const { dialChaincode } = await import('../peer/dial.js');
-        const d = await dialChaincode(conn, { packageId: id, registerTimeoutMs: i.registerTimeoutMs });
+        const d = await dialChaincode(conn, { packageId: id, registerTimeoutMs: i.registerTimeoutMs, signal: i.abort });
         cleanups.unshift(() => d.close());
         session = d.session;
         return `${d.probe.protocol}${d.probe.serverCert ? ` (server certificate ${d.probe.serverCert})` : ''}; REGISTER as ${d.chaincodeId}, answered REGISTERED and READY`;

@@ -183,6 +183,8 @@ export interface DialOptions {
   /** How long to wait for REGISTER once the stream is open (the peer's startuptimeout is 300 s). */
   registerTimeoutMs?: number;
   session?: SessionOptions;
+  /** Ends the dial at once (closing the client and its timers), as an interrupted simulate needs. */
+  signal?: AbortSignal;
 }
 
 export interface Dialled {
@@ -224,6 +226,9 @@ export async function dialChaincode(conn: PeerConnection, o: DialOptions): Promi
   const session = servePeerSession(stream, { ...o.session, expectedChaincodeId: o.packageId });
   const timeoutMs = o.registerTimeoutMs ?? 10_000;
   let timer: NodeJS.Timeout | undefined;
+  // An interrupt must not wait out the register timer: that kept the process alive for its full length.
+  const stop = (): void => { clearTimeout(timer); session.close(); client.close(); };
+  o.signal?.addEventListener('abort', stop, { once: true });
   try {
     const { chaincodeId } = await Promise.race([
       session.registered,
@@ -243,5 +248,6 @@ export async function dialChaincode(conn: PeerConnection, o: DialOptions): Promi
     throw new ExtError('REGISTER_FAILED', `the chaincode stream from ${conn.address} closed before registration: ${msg}`, 'see the chaincode server\'s log');
   } finally {
     clearTimeout(timer);
+    o.signal?.removeEventListener('abort', stop);
   }
 }
