@@ -29,6 +29,12 @@ export async function main(invokedPath: string, args: string[], env: Record<stri
   const { runPhase } = await import('./phases/common.js');
   if (isPhase(name)) return runPhase(await loadPhase(name), { args, env, builderDir } satisfies PhaseContext);
   if (isPhase(args[0])) return runPhase(await loadPhase(args[0]), { args: args.slice(1), env, builderDir });
+  // --version needs none of the CLI: answered here, it starts as fast as a phase.
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+    const { VERSION } = await import('./core/version.js');
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
   const { cli } = await import('./cli/index.js');
   return cli(args, env);
 }

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO, tempDir } from './helpers/repo.js';
 
@@ -114,4 +114,16 @@ test('with --json a failure is also {"error": {code, message, fix}} on stdout, w
   assert.equal(pkg.status, 1);
   assert.equal((JSON.parse(pkg.stdout) as { error: { code: string } }).error.code.length > 0, true);
   assert.equal(existsSync(join(cwd, 'p.tar.gz')), false);
+});
+
+test('--version and -V print package.json\'s version and nothing else', () => {
+  const version = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version;
+  for (const flag of ['--version', '-V']) {
+    const r = cli([flag]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, `${version}\n`);
+    assert.equal(r.stderr, '');
+  }
+  // With a command, the flag is that command's business (yargs), not the fast path.
+  assert.equal(cli(['id', '--version']).stdout, `${version}\n`);
 });

@@ -9,7 +9,8 @@ import { check } from '../core/schema.js';
 import { writeFileWithMode } from '../core/fsx.js';
 
 export const BUILD_JSON = 'build.json';
-export const VERSION = '0.1.0';
+export { VERSION } from '../core/version.js';
+import { VERSION } from '../core/version.js';
 
 export function writeBuildOutput(dir: string, mode: BuildOutput['mode'], indexes: string[]): void {
   const out: BuildOutput = { builder: 'fabric-extbuilder', format: 1, version: VERSION, mode, indexes };
