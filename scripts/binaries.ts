@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fetchDebs, fetchNode } from './binaries/fetch.js';
 import { layoutTarget } from './binaries/layout.js';
-import { makeBlob, makeExecutable } from './binaries/sea.js';
+import { CHUNK_FILES, makeBlob, makeExecutable } from './binaries/sea.js';
 import { tarGzDir } from './binaries/tar.js';
 import { findTarget, RUNTIME_LIBS, TARGETS, type Arch, type Target } from './binaries/targets.js';
 
@@ -57,7 +57,8 @@ function buildExecutable(t: Target, work: string, bundlePath: string): Executabl
     process.stderr.write('binaries: qemu-aarch64-static is not installed: the arm64 blob has no V8 code cache (slower start)\n');
   }
   const sum = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
-  provenance.push(`SEA blob: extbuilder.cjs sha256 ${sum(bundlePath)}, asset cli.cjs sha256 ${sum(join(dirname(bundlePath), 'cli.cjs'))}, V8 code cache ${codeCache ? 'on' : 'off'}; postject ${postjectVersion()}`);
+  const assets = CHUNK_FILES.map((f) => `asset ${f} sha256 ${sum(join(dirname(bundlePath), f))}`).join(', ');
+  provenance.push(`SEA blob: extbuilder.cjs sha256 ${sum(bundlePath)}, ${assets}, V8 code cache ${codeCache ? 'on' : 'off'}; postject ${postjectVersion()}`);
   const file = join(work, `extbuilder-${t.arch}`);
   makeExecutable(node, t.strip, makeBlob({ bundle: bundlePath, node: blobNode, codeCache }), postject, file);
   return { file, provenance };
@@ -102,7 +103,7 @@ function checkTools(targets: Target[]): void {
 
 /** Builds `targets` into `out` from the bundle (dist/extbuilder.cjs unless given). */
 export function buildBinaries(targets: Target[], out: string, bundlePath: string = bundle): void {
-  for (const file of [bundlePath, join(dirname(bundlePath), 'cli.cjs')]) {
+  for (const file of [bundlePath, ...CHUNK_FILES.map((f) => join(dirname(bundlePath), f))]) {
     if (!existsSync(file)) throw new Error(`${file} is missing: run npm run build first`);
   }
   checkTools(targets);

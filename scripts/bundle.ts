@@ -1,11 +1,12 @@
-// Bundles the program into two files: dist/extbuilder.cjs (the entry and the four peer phases), which
-// bin/extbuilder and the standalone executables run, and dist/cli.cjs (the user CLI: yargs, gRPC and every
-// command), loaded only when the program is not called as a phase. Every phase start reads and compiles
+// Bundles the program into three files: dist/extbuilder.cjs (the entry and the four peer phases), which
+// bin/extbuilder and the standalone executables run; dist/cli.cjs (the user CLI: yargs, gRPC and every
+// command), loaded only when the program is not called as a phase; and dist/kube.cjs (the Kubernetes launcher
+// and @kubernetes/client-node), loaded only by what launches or checks pods. Every phase start reads and compiles
 // the entry file, so keeping the CLI out of it saves each phase several milliseconds (bench/RESULTS.md).
-// In a standalone executable cli.cjs is a SEA asset (scripts/binaries/sea.ts) instead of a file beside it.
+// In a standalone executable cli.cjs and kube.cjs are SEA assets (scripts/binaries/sea.ts) instead of files beside it.
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,41 +29,61 @@ const importMetaUrl: BuildOptions = {
 };
 
 /**
- * The CommonJS wrapper the standalone executable compiles cli.cjs in. Its V8 code cache (the cli.cache asset,
- * scripts/binaries/sea.ts) is made for exactly this source text, so both sides take it from here.
+ * The CommonJS wrapper the standalone executable compiles a chunk (cli.cjs, kube.cjs) in. Its V8 code cache
+ * (the <chunk>.cache asset, scripts/binaries/sea.ts) is made for exactly this source text, so both sides take it from here.
  */
 export const CLI_WRAPPER = ['(function (exports, require, module, __filename, __dirname) {', '\n})'] as const;
 
 /**
- * Resolves main.ts's `import('./cli/index.js')` to a loader of dist/cli.cjs: from the file beside the entry
- * for an npm install, from the SEA asset inside a standalone executable (whose require() loads builtins
- * only, so the CLI is compiled here with the executable's require, which is all the bundled CLI needs).
+ * The separately bundled chunks, beside dist/extbuilder.cjs (or SEA assets `<name>.cjs` and `<name>.cache` in
+ * a standalone executable), each loaded only when its code runs: the user CLI (yargs, gRPC and every command)
+ * and the Kubernetes launcher (@kubernetes/client-node, 15 MB of it).
  */
-function separateCli(): Plugin {
+export const CHUNKS = [
+  { name: 'cli', entry: join('src', 'cli', 'index.ts') },
+  { name: 'kube', entry: join('src', 'kube', 'index.ts') },
+] as const;
+export type ChunkName = (typeof CHUNKS)[number]['name'];
+
+/** The module a chunk's importers get instead of its code: it loads the chunk, from the SEA or from beside this file. */
+function chunkLoader(name: ChunkName): string {
+  return [
+    'let sea;',
+    'try { sea = require("node:sea"); } catch { sea = undefined; }',
+    'if (sea && sea.isSea()) {',
+    '  const { Script } = require("node:vm");',
+    '  let cachedData;',
+    `  try { cachedData = Buffer.from(sea.getAsset(${JSON.stringify(`${name}.cache`)})); } catch { cachedData = undefined; }`,
+    `  const script = new Script(${JSON.stringify(CLI_WRAPPER[0])} + Buffer.from(sea.getAsset(${JSON.stringify(`${name}.cjs`)})).toString("latin1") + ${JSON.stringify(CLI_WRAPPER[1])}, { filename: ${JSON.stringify(`${name}.cjs`)}, cachedData });`,
+    `  if (process.env.EXTBUILDER_DEBUG === "1") process.stderr.write(\`extbuilder: debug: ${name}.cjs code cache \${cachedData ? (script.cachedDataRejected ? "rejected" : "used") : "absent"}\\n\`);`,
+    '  const chunk = { exports: {} };',
+    '  script.runInThisContext()(chunk.exports, require, chunk, __filename, __dirname);',
+    '  module.exports = chunk.exports;',
+    '} else {',
+    `  module.exports = require(require("node:path").join(__dirname, ${JSON.stringify(`${name}.cjs`)}));`,
+    '}',
+  ].join('\n');
+}
+
+/**
+ * Replaces the imports of separately bundled chunks by loaders of them: main.ts's `import('./cli/index.js')`
+ * (cli.cjs), and any import that resolves to src/kube/index.ts, such as `await import('../kube/index.js')` from
+ * src/builder or src/cli (kube.cjs). A standalone executable's require() loads builtins only, so a chunk is
+ * compiled by the loader with the executable's require, which is all a bundled chunk needs. `self` is the chunk
+ * being bundled, whose own entry is of course not replaced.
+ */
+export function separateChunks(self?: ChunkName): Plugin {
   return {
-    name: 'separate-cli',
+    name: 'separate-chunks',
     setup(b) {
-      b.onResolve({ filter: /^\.\/cli\/index\.js$/ }, (args) =>
-        args.importer.endsWith(join('src', 'main.ts')) ? { path: 'cli', namespace: 'separate-cli' } : undefined);
-      b.onLoad({ filter: /.*/, namespace: 'separate-cli' }, () => ({
-        loader: 'js',
-        contents: [
-          'let sea;',
-          'try { sea = require("node:sea"); } catch { sea = undefined; }',
-          'if (sea && sea.isSea()) {',
-          '  const { Script } = require("node:vm");',
-          '  let cachedData;',
-          '  try { cachedData = Buffer.from(sea.getAsset("cli.cache")); } catch { cachedData = undefined; }',
-          `  const script = new Script(${JSON.stringify(CLI_WRAPPER[0])} + Buffer.from(sea.getAsset("cli.cjs")).toString("latin1") + ${JSON.stringify(CLI_WRAPPER[1])}, { filename: "cli.cjs", cachedData });`,
-          '  if (process.env.EXTBUILDER_DEBUG === "1") process.stderr.write(`extbuilder: debug: CLI code cache ${cachedData ? (script.cachedDataRejected ? "rejected" : "used") : "absent"}\\n`);',
-          '  const cli = { exports: {} };',
-          '  script.runInThisContext()(cli.exports, require, cli, __filename, __dirname);',
-          '  module.exports = cli.exports;',
-          '} else {',
-          '  module.exports = require(require("node:path").join(__dirname, "cli.cjs"));',
-          '}',
-        ].join("\n"),
-      }));
+      b.onResolve({ filter: /(^|\/)(cli|kube)\/index(\.js|\.ts)?$/ }, (args) => {
+        if (args.kind === 'entry-point' || !(args.path.startsWith('.') || isAbsolute(args.path))) return undefined;
+        const target = resolve(args.resolveDir, args.path).replace(/\.js$/, '.ts').replace(/(\/index)$/, '$1.ts');
+        // The CLI chunk is main.ts's import only: inside the CLI, its modules import one another as usual.
+        const chunk = CHUNKS.find((c) => c.name !== self && target === join(root, c.entry) && (c.name !== 'cli' || args.importer === join(root, 'src', 'main.ts')));
+        return chunk ? { path: chunk.name, namespace: 'separate-chunk' } : undefined;
+      });
+      b.onLoad({ filter: /.*/, namespace: 'separate-chunk' }, (args) => ({ loader: 'js', contents: chunkLoader(args.path as ChunkName) }));
     },
   };
 }
@@ -89,7 +110,29 @@ function lightAssert(): Plugin {
 }
 
 /**
- * The standalone executable reads cli.cjs as Latin-1, which is free for ASCII (UTF-8 decoding 4 MB was
+ * node-fetch 2 (under @kubernetes/client-node) calls url.parse() for every request and loads whatwg-url and
+ * tr46, which require the `punycode` builtin: from a bundle (not under node_modules) Node 22 and later print
+ * DEP0169 and DEP0040 warnings on stderr for these, breaking the one-line rule of what the peer reads. The
+ * builtins are what the libraries need, called without the warnings.
+ */
+function quietDeprecations(): Plugin {
+  const quietly = (expr: string) => `(() => { const quiet = process.noDeprecation; process.noDeprecation = true; try { return ${expr}; } finally { process.noDeprecation = quiet; } })()`;
+  return {
+    name: 'quiet-deprecations',
+    setup(b) {
+      b.onResolve({ filter: /^(node:)?(punycode|url)\/?$/ }, (args) => (args.importer.includes('node_modules') ? { path: args.path.replace(/^node:|\/$/g, ''), namespace: 'quiet-deprecations' } : undefined));
+      b.onLoad({ filter: /.*/, namespace: 'quiet-deprecations' }, (args) => ({
+        loader: 'js',
+        contents: args.path === 'punycode'
+          ? `module.exports = ${quietly('require("node:punycode")')};`
+          : `const url = require("node:url");\nmodule.exports = { ...url, parse: (...a) => ${quietly('url.parse(...a)')} };`,
+      }));
+    },
+  };
+}
+
+/**
+ * The standalone executable reads cli.cjs and kube.cjs as Latin-1, which is free for ASCII (UTF-8 decoding 4 MB was
  * 10 ms of every CLI start), so the few non-ASCII characters esbuild leaves (in comments) are escaped.
  */
 function toAscii(file: string): void {
@@ -101,9 +144,11 @@ function toAscii(file: string): void {
 
 export async function bundle(): Promise<void> {
   const dist = join(root, 'dist');
-  await build({ ...common, ...importMetaUrl, charset: 'ascii', entryPoints: [join(root, 'src', 'cli', 'index.ts')], outfile: join(dist, 'cli.cjs'), plugins: [lightAssert()] });
+  await build({ ...common, ...importMetaUrl, charset: 'ascii', entryPoints: [join(root, 'src', 'cli', 'index.ts')], outfile: join(dist, 'cli.cjs'), plugins: [lightAssert(), separateChunks('cli')] });
   toAscii(join(dist, 'cli.cjs'));
-  await build({ ...common, entryPoints: [join(root, 'src', 'entry.ts')], outfile: join(dist, 'extbuilder.cjs'), plugins: [separateCli()] });
+  await build({ ...common, charset: 'ascii', entryPoints: [join(root, 'src', 'kube', 'index.ts')], outfile: join(dist, 'kube.cjs'), plugins: [quietDeprecations(), separateChunks('kube')] });
+  toAscii(join(dist, 'kube.cjs'));
+  await build({ ...common, entryPoints: [join(root, 'src', 'entry.ts')], outfile: join(dist, 'extbuilder.cjs'), plugins: [separateChunks()] });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await bundle();

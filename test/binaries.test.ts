@@ -76,12 +76,11 @@ for (const { name } of TARGETS) {
 }
 
 test(`${GLIBC}.tar.gz is byte-reproducible: rebuilt from a copy of the bundle elsewhere, it is identical`, { skip: notBuilt(GLIBC) }, (t) => {
-  const bundle = join(REPO, 'dist', 'extbuilder.cjs');
-  const cli = join(REPO, 'dist', 'cli.cjs');
+  const files = ['extbuilder.cjs', 'cli.cjs', 'kube.cjs'];
   const readme = readFileSync(join(DIST, GLIBC, 'README'), 'utf8');
   const sum = (file: string) => (existsSync(file) ? createHash('sha256').update(readFileSync(file)).digest('hex') : undefined);
-  const recorded = [/extbuilder\.cjs sha256 ([0-9a-f]{64})/.exec(readme)?.[1], /cli\.cjs sha256 ([0-9a-f]{64})/.exec(readme)?.[1]];
-  if (!recorded[0] || recorded[0] !== sum(bundle) || recorded[1] !== sum(cli)) {
+  const recorded = files.map((f) => new RegExp(`${f.replace('.', '\\.')} sha256 ([0-9a-f]{64})`).exec(readme)?.[1]);
+  if (files.some((f, i) => !recorded[i] || recorded[i] !== sum(join(REPO, 'dist', f)))) {
     t.skip('dist/ changed since dist-binaries was built (run npm run binaries)');
     return;
   }
@@ -89,8 +88,7 @@ test(`${GLIBC}.tar.gz is byte-reproducible: rebuilt from a copy of the bundle el
   try {
     // Another path for the bundle and the output: neither may reach the archive.
     mkdirSync(join(work, 'elsewhere'));
-    copyFileSync(bundle, join(work, 'elsewhere', 'extbuilder.cjs'));
-    copyFileSync(cli, join(work, 'elsewhere', 'cli.cjs'));
+    for (const f of files) copyFileSync(join(REPO, 'dist', f), join(work, 'elsewhere', f));
     buildBinaries([findTarget(GLIBC)!], join(work, 'out'), join(work, 'elsewhere', 'extbuilder.cjs'));
     assert.ok(readFileSync(join(work, 'out', `${GLIBC}.tar.gz`)).equals(readFileSync(join(DIST, `${GLIBC}.tar.gz`))));
   } finally {

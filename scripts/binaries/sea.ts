@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { CLI_WRAPPER } from '../bundle.js';
+import { CHUNKS, CLI_WRAPPER } from '../bundle.js';
 
 export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
@@ -22,13 +22,18 @@ export interface BlobOptions {
  */
 const EXEC_ARGV = ['--max-semi-space-size=2'];
 
-/** Compiles cli.cjs as the executable will (the same wrapper) and writes V8's cache for it: compiled only,
- * not run, so the cache depends on nothing but the source and the runtime. */
-const CLI_CACHE_MAKER = [
+/** The chunks beside the bundle that ride along as SEA assets (cli.cjs, kube.cjs), each with its code cache. */
+export const CHUNK_FILES = CHUNKS.map((c) => `${c.name}.cjs`);
+
+/** Compiles each chunk as the executable will (the same wrapper) and writes V8's cache for it (cli.cjs ->
+ * cli.cache): compiled only, not run, so the cache depends on nothing but the source and the runtime. */
+const CHUNK_CACHE_MAKER = [
   'const { readFileSync, writeFileSync } = require("node:fs");',
   'const { Script } = require("node:vm");',
-  `const script = new Script(${JSON.stringify(CLI_WRAPPER[0])} + readFileSync("cli.cjs", "latin1") + ${JSON.stringify(CLI_WRAPPER[1])}, { filename: "cli.cjs" });`,
-  'writeFileSync("cli.cache", script.createCachedData());',
+  `for (const name of ${JSON.stringify(CHUNKS.map((c) => c.name))}) {`,
+  `  const script = new Script(${JSON.stringify(CLI_WRAPPER[0])} + readFileSync(name + ".cjs", "latin1") + ${JSON.stringify(CLI_WRAPPER[1])}, { filename: name + ".cjs" });`,
+  '  writeFileSync(name + ".cache", script.createCachedData());',
+  '}',
   '',
 ].join('\n');
 
@@ -43,19 +48,19 @@ export function makeBlob(o: BlobOptions): Buffer {
     const config = join(dir, 'sea-config.json');
     const out = join(dir, 'sea.blob');
     // The blob records main's path as written: a relative name keeps the checkout's location out of it.
-    // The CLI (cli.cjs, beside the bundle) rides along as an asset, read only when the CLI runs.
+    // The chunks (cli.cjs, kube.cjs, beside the bundle) ride along as assets, each read only when it runs.
     copyFileSync(o.bundle, join(dir, 'extbuilder.cjs'));
-    copyFileSync(join(dirname(o.bundle), 'cli.cjs'), join(dir, 'cli.cjs'));
+    for (const f of CHUNK_FILES) copyFileSync(join(dirname(o.bundle), f), join(dir, f));
     const [program, ...pre] = o.node;
-    // The CLI's code cache, made by the target's Node with the executable's flags: compiling 4 MB of CLI
+    // The chunks' code caches, made by the target's Node with the executable's flags: compiling 4 MB of CLI
     // at every start was most of `extbuilder --version`.
     if (o.codeCache) {
-      writeFileSync(join(dir, 'make-cache.cjs'), CLI_CACHE_MAKER);
+      writeFileSync(join(dir, 'make-cache.cjs'), CHUNK_CACHE_MAKER);
       execFileSync(program!, [...pre, '--random-seed=1', ...EXEC_ARGV, 'make-cache.cjs'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
     }
     writeFileSync(config, JSON.stringify({
       main: 'extbuilder.cjs',
-      assets: { 'cli.cjs': 'cli.cjs', ...(o.codeCache ? { 'cli.cache': 'cli.cache' } : {}) },
+      assets: Object.fromEntries(CHUNKS.flatMap((c) => [[`${c.name}.cjs`, `${c.name}.cjs`], ...(o.codeCache ? [[`${c.name}.cache`, `${c.name}.cache`]] : [])])),
       output: 'sea.blob',
       disableExperimentalSEAWarning: true,
       useSnapshot: false,
