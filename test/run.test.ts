@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createBuildContext, invokePhase, peerEnvironment, stageSourceDir, writePeerMetadata, type BuildContext } from '../src/peer/invoke.js';
 import { listenPeer, type PeerListener } from '../src/peer/listen.js';
 import type { PeerSession } from '../src/peer/handler.js';
-import { LineCapper } from '../src/builder/run.js';
+import { LineCapper } from '../src/core/line-capper.js';
 import { FIXTURES, REPO, tempDir } from './helpers/repo.js';
 
 const CC_ID = 'kv_1.0:4844d431f1730dbe5f633ec3dbcc02debe09925731a37942eb65bd19150b9ff1';

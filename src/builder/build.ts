@@ -8,6 +8,7 @@ import type { Logger } from '../core/log.js';
 import { copyIndexes, findIndexes } from './indexes.js';
 import { writeBuildOutput } from './output.js';
 import { connectionFile, prepareConnection, readConnection, serverName } from './service.js';
+import { buildImage } from './image.js';
 import { buildLaunch } from './launch.js';
 
 export interface BuildInputs {
@@ -18,30 +19,35 @@ export interface BuildInputs {
   log: Logger;
 }
 
-export type Mode = 'service' | 'launch';
+export type Mode = 'service' | 'launch' | 'kubernetes';
+
+/** The file at the package root that names each mode. */
+const ENTRY: Record<Mode, string> = { service: 'connection.json', launch: 'launch.json', kubernetes: 'image.json' };
+const FOR: Record<Mode, string> = { service: 'a chaincode server the peer dials', launch: 'a program the peer starts', kubernetes: 'an image run starts as a pod' };
 
 export function detectMode(sourceDir: string): Mode {
-  const hasConn = existsSync(join(sourceDir, 'connection.json'));
-  const hasLaunch = existsSync(join(sourceDir, 'launch.json'));
-  if (hasConn && hasLaunch) {
-    throw new ExtError('SOURCE_BOTH_MODES', 'code.tar.gz holds both connection.json and launch.json', 'keep connection.json for a chaincode server the peer dials, or launch.json for a program the peer starts, not both');
+  const found = (Object.keys(ENTRY) as Mode[]).filter((m) => existsSync(join(sourceDir, ENTRY[m])));
+  if (found.length > 1) {
+    const files = found.map((m) => ENTRY[m]);
+    throw new ExtError('SOURCE_BOTH_MODES', `code.tar.gz holds ${files.slice(0, -1).join(', ')} and ${files.at(-1)}`,
+      `keep one: ${found.map((m) => `${ENTRY[m]} for ${FOR[m]}`).join(', or ')}`);
   }
-  if (hasConn) return 'service';
-  if (hasLaunch) return 'launch';
+  if (found.length === 1) return found[0]!;
   let names: string[];
   try {
     names = readdirSync(sourceDir).sort();
   } catch (err) {
     throw new ExtError('SOURCE_READ', `cannot read CHAINCODE_SOURCE_DIR ${sourceDir}: ${(err as NodeJS.ErrnoException).code}`, 'check the arguments the peer passed', { cause: err });
   }
-  const found = names.length === 0 ? 'it is empty' : `it holds ${names.slice(0, 8).join(', ')}${names.length > 8 ? `, and ${names.length - 8} more` : ''}`;
-  throw new ExtError('SOURCE_NO_ENTRY', `code.tar.gz has neither connection.json nor launch.json at its root; ${found}`,
-    'package it with extbuilder package --connection FILE (service mode) or --launch DIR (launch mode)');
+  const holds = names.length === 0 ? 'it is empty' : `it holds ${names.slice(0, 8).join(', ')}${names.length > 8 ? `, and ${names.length - 8} more` : ''}`;
+  throw new ExtError('SOURCE_NO_ENTRY', `code.tar.gz has none of connection.json, launch.json and image.json at its root; ${holds}`,
+    'package it with extbuilder package --connection FILE (service mode), --launch DIR (launch mode) or --image NAME@sha256:DIGEST (Kubernetes mode)');
 }
 
 export async function build(inputs: BuildInputs): Promise<string> {
   const mode = detectMode(inputs.sourceDir);
   if (mode === 'launch') return buildLaunch(inputs);
+  if (mode === 'kubernetes') return buildImage(inputs);
   return buildService(inputs);
 }
 

@@ -1,5 +1,6 @@
 // run's logic (contract section 6): from chaincode.json and the built launch.json to a chaincode process
 // that dials the peer, with no supervisor left behind where the runtime can exec, and no orphan anywhere.
+// Kubernetes mode is handed to ./kubernetes.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, chmodSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
@@ -15,6 +16,8 @@ import { render } from '../core/template.js';
 import { parseCertificates, parsePrivateKey } from '../core/tls.js';
 import { validateChaincodeRun } from '../generated/validators.js';
 import type { ChaincodeRun } from '../generated/types.js';
+import { LineCapper, MAX_CHAINCODE_LINE } from '../core/line-capper.js';
+import { runInKubernetes } from './kubernetes.js';
 import { CODE_DIR, readLaunch } from './launch.js';
 import { readBuildOutput } from './output.js';
 
@@ -42,8 +45,6 @@ export interface LaunchCommand {
   tlsDir?: string;
 }
 
-/** Under bufio.Scanner's 64 KiB line limit in the peer, with room for the peer's own prefix. */
-export const MAX_CHAINCODE_LINE = 16 * 1024;
 /** The peer SIGKILLs run 5 s after SIGTERM; run must be gone before that, with time to spare on a busy host. */
 const TERM_GRACE_MS = 3000;
 
@@ -178,57 +179,6 @@ function execveOf(): Execve | undefined {
   return typeof f === 'function' ? f.bind(process) : undefined;
 }
 
-/** Cuts a byte stream into lines no longer than `max`, for a reader that gives up on long lines. */
-export class LineCapper {
-  private pending = '';
-  private cut = 0;
-  constructor(private readonly max: number, private readonly out: (line: string) => void) {}
-
-  push(chunk: string): void {
-    let text = this.pending + chunk;
-    this.pending = '';
-    let nl: number;
-    while ((nl = text.indexOf('\n')) >= 0) {
-      this.emit(text.slice(0, nl));
-      text = text.slice(nl + 1);
-    }
-    if (this.cut > 0) {
-      this.cut += text.length;
-    } else if (Buffer.byteLength(text) > this.max) {
-      const head = this.capped(text);
-      this.out(head);
-      this.cut = text.length - head.length;
-    } else {
-      this.pending = text;
-    }
-  }
-
-  end(): void {
-    if (this.pending || this.cut) this.emit(this.pending);
-    this.pending = '';
-  }
-
-  private emit(line: string): void {
-    if (this.cut > 0) {
-      // the head of this line went out already; only say how much was dropped
-      this.cut += line.length;
-      this.out(`[extbuilder run: ${this.cut} more characters of that line dropped]`);
-      this.cut = 0;
-    } else if (Buffer.byteLength(line) > this.max) {
-      const head = this.capped(line);
-      this.out(`${head} [extbuilder run: ${line.length - head.length} more characters dropped]`);
-    } else {
-      this.out(line);
-    }
-  }
-
-  /** The longest head of `line` within `max` bytes, not splitting a character. */
-  private capped(line: string): string {
-    const head = Buffer.from(line).subarray(0, this.max).toString();
-    return head.endsWith('\uFFFD') && !line.startsWith(head) ? head.slice(0, -1) : head;
-  }
-}
-
 /**
  * Without execve run stays as a supervisor. The chaincode gets its own process group (so signals reach
  * its children too), its stdout and stderr come through line-capped, and a watchdog ends the group if
@@ -339,6 +289,10 @@ function hasShell(): boolean {
 
 /** Starts the chaincode; returns run's exit status (the chaincode's), or never returns after execve. */
 export async function runChaincode(inputs: RunInputs): Promise<number> {
+  if (readBuildOutput(inputs.buildDir).mode === 'kubernetes') {
+    const { buildDir, runDir, env, config, log } = inputs;
+    return runInKubernetes({ buildDir, chaincode: readRunConfig(runDir), env, config, log });
+  }
   const l = prepareLaunch(inputs);
   const execve = inputs.useExecve === false ? undefined : execveOf();
   const shell = hasShell();

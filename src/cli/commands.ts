@@ -11,7 +11,7 @@ export interface CliCommand {
 }
 
 export const commands: CommandSpec[] = [
-  { command: 'package', describe: 'write a byte-reproducible chaincode package (service mode: --connection or --address; launch mode: --launch)', load: async () => (await import('./package.js')).packageCommand },
+  { command: 'package', describe: 'write a byte-reproducible chaincode package (service mode: --connection or --address; launch mode: --launch; Kubernetes mode: --image)', load: async () => (await import('./package.js')).packageCommand },
   { command: 'id <package>', describe: 'print the package ID the peer computes for a package (like peer lifecycle chaincode calculatepackageid)', load: async () => (await import('./id.js')).idCommand },
   { command: 'inspect <package>', describe: 'check a package as the peer (install) and extbuilder (build) will, and list what it holds', load: async () => (await import('./inspect.js')).inspectCommand },
   { command: 'simulate <package>', describe: 'do what a peer does with a package: parse, extract, detect/build/release, read the release, connect, invoke', load: async () => (await import('./simulate.js')).simulateCommand },

@@ -32,6 +32,7 @@ function textReport(r: Inspection): string[] {
       if (c.templated.length > 0) lines.push(`templated ${c.templated.join(', ')} (rendered from each peer's builder config)`);
       if (c.spliced.length > 0) lines.push(`spliced   ${c.spliced.join(', ')} (from each peer's tls.*_file settings)`);
     }
+    if (s.image) lines.push(`image     ${s.image} (run starts it as a Kubernetes pod)`);
     if (s.launch) lines.push(`command   ${[s.launch.command, ...s.launch.args].map((a) => JSON.stringify(a)).join(' ')} (workdir ${s.launch.workdir})`);
     lines.push(`indexes   ${s.indexes.length === 0 ? 'none' : s.indexes.join(', ')}`);
   }
@@ -57,6 +58,7 @@ function jsonReport(r: Inspection, warnings: { code: string; message: string }[]
     mode: r.source?.mode ?? null,
     connection: r.source?.connection ?? null,
     launch: r.source?.launch ?? null,
+    image: r.source?.image ?? null,
     indexes: r.source?.indexes ?? [],
     code: p.code ? p.code.entries.map((e) => ({ name: e.name, type: typeName(e.type), size: e.size, mode: (e.mode & 0o7777).toString(8), ...(e.linkname ? { linkname: e.linkname } : {}) })) : null,
     warnings,

@@ -1,5 +1,6 @@
-// extbuilder package: a byte-reproducible install package from a connection.json (or its fields) or a
-// launch tree; prints the package ID, and can write it to an env file for the chaincode server.
+// extbuilder package: a byte-reproducible install package from a connection.json (or its fields), a
+// launch tree or an image reference; prints the package ID, and can write it to an env file for the
+// chaincode server.
 import { readFileSync, writeSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { ExtError } from '../core/errors.js';
@@ -43,6 +44,7 @@ function options(argv: Record<string, unknown>): PackageOptions {
     output: typeof argv.output === 'string' ? argv.output : `${label}.tar.gz`,
     connection: typeof argv.connection === 'string' ? { file: argv.connection } : byFlags ? { fields: fromFlags(argv) } : undefined,
     launch: typeof argv.launch === 'string' ? argv.launch : undefined,
+    image: typeof argv.image === 'string' ? argv.image : undefined,
     dereference: argv.dereference === true,
     indexes: typeof argv.indexes === 'string' ? argv.indexes : undefined,
     envFile: typeof argv['env-out'] === 'string' ? argv['env-out'] : undefined,
@@ -80,6 +82,7 @@ export const packageCommand: CliCommand = {
     .option('root-cert', { type: 'string', describe: 'with --tls: PEM file of the CA that signed the server\'s certificate (else spliced at build)' })
     .option('domain', { type: 'string', describe: 'with --client-auth: TLS server name override (Fabric 3.0+)' })
     .option('launch', { type: 'string', describe: 'launch mode: a directory with launch.json at its root' })
+    .option('image', { type: 'string', describe: 'Kubernetes mode: the chaincode image as NAME@sha256:DIGEST, which run starts as a pod' })
     .option('dereference', { type: 'boolean', default: false, describe: 'with --launch: package what symlinks point to (the peer refuses symlinks)' })
     .option('indexes', { type: 'string', describe: 'CouchDB indexes: a directory of indexes/*.json and collections/<c>/indexes/*.json, or of *.json' })
     .option('type', { type: 'string', default: 'external', describe: 'metadata.json type' })

@@ -25,7 +25,11 @@ export interface Config {
   tls: TlsFiles;
   /** Where the values came from, for messages: e.g. "EXTBUILDER_CONFIG (inline)". */
   sources: string[];
+  /** Kubernetes mode's settings as configured (kubeconfig made absolute); env defaults are applied at run. */
+  kubernetes?: KubernetesConfig;
 }
+
+export type KubernetesConfig = NonNullable<BuilderConfig['kubernetes']>;
 
 export interface LoadConfigOptions {
   env: Record<string, string | undefined>;
@@ -77,11 +81,14 @@ export function loadConfig({ env, builderDir }: LoadConfigOptions): Config {
   for (const [k, v] of Object.entries(own.tls ?? {}) as [keyof TlsFiles, string][]) {
     tls[k] = isAbsolute(v) ? v : resolve(baseDir, v);
   }
+  const kubernetes = own.kubernetes && { ...own.kubernetes };
+  if (kubernetes?.kubeconfig && !isAbsolute(kubernetes.kubeconfig)) kubernetes.kubeconfig = resolve(baseDir, kubernetes.kubeconfig);
   return {
     types: (own.types ?? DEFAULT_TYPES).map((t) => t.toLowerCase()),
     template: { ...ccaas, ...(own.template as Record<string, unknown> | undefined) },
     tls,
     sources,
+    ...(kubernetes ? { kubernetes } : {}),
   };
 }
 

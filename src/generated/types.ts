@@ -7,7 +7,7 @@ export interface BuildOutput {
   builder: 'fabric-extbuilder';
   format: 1;
   version?: string;
-  mode: 'service' | 'launch';
+  mode: 'service' | 'launch' | 'kubernetes';
   /**
    * index files under statedb/, relative to BUILD_OUTPUT_DIR
    */
@@ -36,6 +36,108 @@ export interface BuilderConfig {
     root_cert_file?: string;
     client_cert_file?: string;
     client_key_file?: string;
+  };
+  /**
+   * Kubernetes mode (image.json packages): where and how run starts the chaincode pod
+   */
+  kubernetes?: {
+    /**
+     * the namespace of the chaincode pods; default FABRIC_K8S_BUILDER_NAMESPACE, the service account's namespace, the kubeconfig context's, else default
+     */
+    namespace?: string;
+    /**
+     * a kubeconfig file; default KUBECONFIG_PATH, the in-cluster service account, else KUBECONFIG
+     */
+    kubeconfig?: string;
+    /**
+     * the pods' service account; default FABRIC_K8S_BUILDER_SERVICE_ACCOUNT, else the namespace's default
+     */
+    service_account?: string;
+    /**
+     * Secrets for pulling the chaincode image
+     */
+    image_pull_secrets?: string[];
+    /**
+     * the chaincode container's resources
+     */
+    resources?: {
+      requests?: {
+        [k: string]: string;
+      };
+      limits?: {
+        [k: string]: string;
+      };
+    };
+    /**
+     * per chaincode label (as in the package, e.g. basic_1.0): settings that replace the global ones
+     */
+    chaincodes?: {
+      [k: string]: {
+        /**
+         * the chaincode container's resources
+         */
+        resources?: {
+          requests?: {
+            [k: string]: string;
+          };
+          limits?: {
+            [k: string]: string;
+          };
+        };
+      };
+    };
+    /**
+     * the pods' nodeSelector
+     */
+    node_selector?: {
+      [k: string]: string;
+    };
+    /**
+     * the pods' tolerations, as in a pod spec
+     */
+    tolerations?: {}[];
+    /**
+     * the pods' affinity, as in a pod spec
+     */
+    affinity?: {};
+    /**
+     * extra environment for the chaincode container; values may use {{.chaincode_id}}, {{.peer_address}}, {{.mspid}} and template keys
+     */
+    env?: {
+      [k: string]: string;
+    };
+    /**
+     * extra labels on the pods and Secrets
+     */
+    labels?: {
+      [k: string]: string;
+    };
+    /**
+     * extra annotations on the pods
+     */
+    annotations?: {
+      [k: string]: string;
+    };
+    /**
+     * run the pods in the node's network namespace
+     */
+    host_network?: boolean;
+    /**
+     * the address pods dial, when it differs from chaincode.json's peer_address (e.g. the peer's Service name)
+     */
+    peer_address?: string;
+    /**
+     * how long run waits for the chaincode container to run, a Go duration; default FABRIC_K8S_BUILDER_START_TIMEOUT, else 3m
+     */
+    start_timeout?: string;
+    /**
+     * the start of every object name; default FABRIC_K8S_BUILDER_OBJECT_NAME_PREFIX, else hlfcc
+     */
+    object_name_prefix?: string;
+    /**
+     * schedule on nodes labelled and tainted fabric-builder-k8s-role=<role>; default FABRIC_K8S_BUILDER_NODE_ROLE
+     */
+    node_role?: string;
   };
 }
 
@@ -90,6 +192,21 @@ export interface Connection {
    * TLS server name override; read by the peer only from v3.0 and only with client_auth_required
    */
   domain?: string;
+}
+
+/**
+ * image.json at the root of code.tar.gz: the chaincode image run starts as a Kubernetes pod (Kubernetes mode; the format fabric-builder-k8s reads).
+ */
+export interface Image {
+  $schema?: string;
+  /**
+   * the image repository, without tag or digest, e.g. ghcr.io/org/basic-chaincode
+   */
+  name: string;
+  /**
+   * the image manifest's digest: sha256: and 64 lower-case hex digits
+   */
+  digest: string;
 }
 
 /**

@@ -3,5 +3,6 @@ export declare const validateBuildOutput: import('../core/schema.js').CompiledVa
 export declare const validateBuilderConfig: import('../core/schema.js').CompiledValidator<import('./types.js').BuilderConfig>;
 export declare const validateChaincodeRun: import('../core/schema.js').CompiledValidator<import('./types.js').ChaincodeRun>;
 export declare const validateConnection: import('../core/schema.js').CompiledValidator<import('./types.js').Connection>;
+export declare const validateImage: import('../core/schema.js').CompiledValidator<import('./types.js').Image>;
 export declare const validateLaunch: import('../core/schema.js').CompiledValidator<import('./types.js').Launch>;
 export declare const validateMetadata: import('../core/schema.js').CompiledValidator<import('./types.js').PackageMetadata>;

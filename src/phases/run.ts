@@ -1,4 +1,4 @@
-// The peer's run phase: run BUILD_OUTPUT_DIR RUN_METADATA_DIR (launch mode), starting the chaincode.
+// The peer's run phase: run BUILD_OUTPUT_DIR RUN_METADATA_DIR (launch and Kubernetes modes), starting the chaincode.
 import { runChaincode } from '../builder/run.js';
 import { loadConfig } from '../core/config.js';
 import type { PhaseSpec } from './common.js';

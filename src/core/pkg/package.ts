@@ -2,6 +2,8 @@
 // validated, byte-reproducible install package and, on request, an env file for the chaincode server.
 import { existsSync, lstatSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import type { Mode } from '../../builder/build.js';
+import { imageReference, parseImageReference } from '../../builder/image.js';
 import { checkIndex } from '../../builder/indexes.js';
 import { readConnection } from '../../builder/service.js';
 import { DEFAULT_TYPES } from '../config.js';
@@ -31,6 +33,8 @@ export interface PackageOptions {
   connection?: { file: string } | { fields: ConnectionFields };
   /** Launch mode: the tree to package, launch.json at its root. */
   launch?: string;
+  /** Kubernetes mode: the image as NAME@sha256:DIGEST, written to image.json. */
+  image?: string;
   dereference?: boolean;
   /** CouchDB indexes: indexes/*.json and collections/<c>/indexes/*.json (or just *.json files). */
   indexes?: string;
@@ -51,7 +55,9 @@ export interface PackageOutcome {
   sha256: string;
   size: number;
   output: string;
-  mode: 'service' | 'launch';
+  mode: Mode;
+  /** Kubernetes mode: NAME@sha256:DIGEST. */
+  image?: string;
   files: number;
   bytes: number;
   indexes: string[];
@@ -139,9 +145,10 @@ function checkOutputDir(flag: string, file: string): void {
 }
 
 export async function createPackage(o: PackageOptions, log: Logger): Promise<PackageOutcome> {
-  if (!!o.connection === !!o.launch) {
-    throw new ExtError('PKG_OPTIONS', o.launch ? 'both service mode (--connection or --address) and launch mode (--launch) were given' : 'neither --connection, --address nor --launch was given',
-      'give --connection FILE or --address HOST:PORT for a chaincode server the peer dials, or --launch DIR for a program the peer starts');
+  const modes = [o.connection && 'service mode (--connection or --address)', o.launch && 'launch mode (--launch)', o.image && 'Kubernetes mode (--image)'].filter(Boolean);
+  if (modes.length !== 1) {
+    throw new ExtError('PKG_OPTIONS', modes.length ? `${modes.join(' and ')} were given together` : 'none of --connection, --address, --launch and --image was given',
+      'give --connection FILE or --address HOST:PORT for a chaincode server the peer dials, --launch DIR for a program the peer starts, or --image NAME@sha256:DIGEST for an image run starts as a pod');
   }
   const bad = labelError(o.label);
   if (bad) throw bad;
@@ -170,6 +177,12 @@ export async function createPackage(o: PackageOptions, log: Logger): Promise<Pac
     summary = checkSource(o.launch, log);
     // Walked again while it is written, so the tree is never held in memory as a whole.
     items = treeItems(o.launch, { dereference: o.dereference });
+  } else if (o.image) {
+    const image = parseImageReference(o.image, '--image');
+    const bytes = Buffer.from(`${JSON.stringify({ name: image.name, digest: image.digest }, null, 2)}\n`, 'utf8');
+    items = [{ path: 'image.json', kind: 'file', mode: 0o644, size: bytes.length, bytes }];
+    total = { files: 1, bytes: bytes.length };
+    summary = { mode: 'kubernetes', image: imageReference(image), indexes: [] };
   } else {
     const { bytes, value } = connectionInput(o.connection!);
     const connection = checkPackagedConnection(value, log);
@@ -194,7 +207,7 @@ export async function createPackage(o: PackageOptions, log: Logger): Promise<Pac
   const written = await writePackage({ output: o.output, label: o.label, type: o.type, items, onFile });
   const outcome: PackageOutcome = {
     id: written.id, label: o.label, type: o.type, sha256: written.sha256, size: written.size, output: o.output,
-    mode: summary.mode, files: total.files, bytes: total.bytes, indexes: summary.indexes,
+    mode: summary.mode, ...(summary.image ? { image: summary.image } : {}), files: total.files, bytes: total.bytes, indexes: summary.indexes,
   };
   if (o.envFile) {
     const lines = [`CHAINCODE_ID=${written.id}`];

@@ -4,6 +4,7 @@
 // findIndexes), so the rules live in one place.
 import { join } from 'node:path';
 import { detectMode, type Mode } from '../../builder/build.js';
+import { imageReference, readImage } from '../../builder/image.js';
 import { findIndexes } from '../../builder/indexes.js';
 import { readLaunch } from '../../builder/launch.js';
 import { checkPackagedForm, readConnection, renderAndValidate, warnAddress } from '../../builder/service.js';
@@ -96,6 +97,8 @@ export interface SourceSummary {
   mode: Mode;
   connection?: ConnectionSummary;
   launch?: LaunchSummary;
+  /** Kubernetes mode: the image as NAME@sha256:DIGEST. */
+  image?: string;
   /** Index files as the ledger will see them, e.g. couchdb/indexes/owner.json. */
   indexes: string[];
 }
@@ -106,6 +109,8 @@ export function checkSource(dir: string, log: Logger): SourceSummary {
   const out: SourceSummary = { mode, indexes: [] };
   if (mode === 'service') {
     out.connection = checkPackagedConnection(readConnection(join(dir, 'connection.json')), log);
+  } else if (mode === 'kubernetes') {
+    out.image = imageReference(readImage(dir));
   } else {
     const plan = readLaunch(dir, log);
     out.launch = { command: plan.command, args: plan.args ?? [], workdir: plan.workdir };
