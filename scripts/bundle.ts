@@ -40,8 +40,9 @@ export const CLI_WRAPPER = ['(function (exports, require, module, __filename, __
  * and the Kubernetes launcher (@kubernetes/client-node, 15 MB of it).
  */
 export const CHUNKS = [
-  { name: 'cli', entry: join('src', 'cli', 'index.ts') },
-  { name: 'kube', entry: join('src', 'kube', 'index.ts') },
+  { name: 'cli', entry: join('src', 'cli', 'index.ts'), onlyFrom: join('src', 'main.ts') },
+  { name: 'quick', entry: join('src', 'cli', 'quick.ts'), onlyFrom: join('src', 'main.ts') },
+  { name: 'kube', entry: join('src', 'kube', 'index.ts'), onlyFrom: undefined },
 ] as const;
 export type ChunkName = (typeof CHUNKS)[number]['name'];
 
@@ -76,11 +77,11 @@ export function separateChunks(self?: ChunkName): Plugin {
   return {
     name: 'separate-chunks',
     setup(b) {
-      b.onResolve({ filter: /(^|\/)(cli|kube)\/index(\.js|\.ts)?$/ }, (args) => {
+      b.onResolve({ filter: /(^|\/)(cli\/index|cli\/quick|kube\/index)(\.js|\.ts)?$/ }, (args) => {
         if (args.kind === 'entry-point' || !(args.path.startsWith('.') || isAbsolute(args.path))) return undefined;
-        const target = resolve(args.resolveDir, args.path).replace(/\.js$/, '.ts').replace(/(\/index)$/, '$1.ts');
-        // The CLI chunk is main.ts's import only: inside the CLI, its modules import one another as usual.
-        const chunk = CHUNKS.find((c) => c.name !== self && target === join(root, c.entry) && (c.name !== 'cli' || args.importer === join(root, 'src', 'main.ts')));
+        const target = resolve(args.resolveDir, args.path).replace(/\.js$/, '.ts').replace(/(\/index|\/quick)$/, '$1.ts');
+        // The CLI's chunks are main.ts's imports only: inside the CLI, its modules import one another as usual.
+        const chunk = CHUNKS.find((c) => c.name !== self && target === join(root, c.entry) && (!c.onlyFrom || args.importer === join(root, c.onlyFrom)));
         return chunk ? { path: chunk.name, namespace: 'separate-chunk' } : undefined;
       });
       b.onLoad({ filter: /.*/, namespace: 'separate-chunk' }, (args) => ({ loader: 'js', contents: chunkLoader(args.path as ChunkName) }));
@@ -146,6 +147,8 @@ export async function bundle(): Promise<void> {
   const dist = join(root, 'dist');
   await build({ ...common, ...importMetaUrl, charset: 'ascii', entryPoints: [join(root, 'src', 'cli', 'index.ts')], outfile: join(dist, 'cli.cjs'), plugins: [lightAssert(), separateChunks('cli')] });
   toAscii(join(dist, 'cli.cjs'));
+  await build({ ...common, charset: 'ascii', entryPoints: [join(root, 'src', 'cli', 'quick.ts')], outfile: join(dist, 'quick.cjs'), plugins: [separateChunks('quick')] });
+  toAscii(join(dist, 'quick.cjs'));
   await build({ ...common, charset: 'ascii', entryPoints: [join(root, 'src', 'kube', 'index.ts')], outfile: join(dist, 'kube.cjs'), plugins: [quietDeprecations(), separateChunks('kube')] });
   toAscii(join(dist, 'kube.cjs'));
   await build({ ...common, entryPoints: [join(root, 'src', 'entry.ts')], outfile: join(dist, 'extbuilder.cjs'), plugins: [separateChunks()] });

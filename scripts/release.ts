@@ -108,7 +108,7 @@ function inScratch<T>(f: (dir: string) => T): T {
 
 export function release(out: string): string[] {
   const version = repoPackage().version;
-  for (const file of ['extbuilder.cjs', 'cli.cjs', 'kube.cjs']) {
+  for (const file of ['extbuilder.cjs', 'cli.cjs', 'quick.cjs', 'kube.cjs']) {
     if (!existsSync(join(root, 'dist', file))) throw new Error(`dist/${file} is missing: run npm run build first`);
   }
   // Written beside the result and renamed over it, so a failed run leaves the previous release whole.

@@ -20,6 +20,22 @@ async function loadPhase(name: Phase): Promise<PhaseSpec> {
 }
 
 /**
+ * `id FILE`, `inspect FILE` and `inspect FILE --json` (--json before FILE too, and for id: both options are
+ * the command's own): what yargs would parse into { package: FILE, json }. Anything else (help, --version,
+ * another option, a file name yargs reads otherwise: `help`, `-x`, empty) is left to the CLI.
+ */
+export function quickCommand(args: string[]): { command: 'id' | 'inspect'; file: string; json: boolean } | undefined {
+  const [command, ...rest] = args;
+  if ((command !== 'id' && command !== 'inspect') || rest.length < 1 || rest.length > 2) return undefined;
+  const json = rest.length === 2;
+  const files = rest.filter((a) => a !== '--json');
+  if (files.length !== 1 || files.length + (json ? 1 : 0) !== rest.length) return undefined;
+  const file = files[0]!;
+  if (file === '' || file.startsWith('-') || file === 'help') return undefined;
+  return { command, file, json };
+}
+
+/**
  * `invokedPath` is the path the program was started as (a link such as <builder>/bin/detect);
  * returns the exit code.
  */
@@ -34,6 +50,12 @@ export async function main(invokedPath: string, args: string[], env: Record<stri
     const { VERSION } = await import('./core/version.js');
     process.stdout.write(`${VERSION}\n`);
     return 0;
+  }
+  // id and inspect, the commands scripts run most, start without yargs and the CLI file when the line is plain.
+  const quick = quickCommand(args);
+  if (quick) {
+    const { runQuick } = await import('./cli/quick.js');
+    return runQuick(quick.command, quick.file, quick.json, env);
   }
   const { cli } = await import('./cli/index.js');
   return cli(args, env);

@@ -54,13 +54,13 @@ test('npm run release writes the main tarball, one tarball and one .tar.gz per t
   assert.equal(main.dependencies, undefined, 'the bundle needs no runtime dependency');
   assert.deepEqual(Object.keys(main.optionalDependencies as object).sort(), BINARY_TARGETS.map((t) => `${TARGET_SCOPE}/${t}`).sort());
   const listing = execFileSync('tar', ['-tzf', join(dir, mainTarball)], { encoding: 'utf8' }).split('\n');
-  for (const f of ['bin/extbuilder', 'bin/detect', 'bin/build', 'bin/release', 'bin/run', 'dist/extbuilder.cjs', 'dist/cli.cjs', 'dist/kube.cjs']) assert.ok(listing.includes(`package/${f}`), f);
+  for (const f of ['bin/extbuilder', 'bin/detect', 'bin/build', 'bin/release', 'bin/run', 'dist/extbuilder.cjs', 'dist/cli.cjs', 'dist/quick.cjs', 'dist/kube.cjs']) assert.ok(listing.includes(`package/${f}`), f);
 });
 
 test('@kubernetes/client-node is in dist/kube.cjs only: neither the phases\' bundle nor the CLI inlines it, and the chunk loads by itself', () => {
   // npm test builds dist/ first; client-node's code names KubeConfig, and its package name is in its user agent.
   const text = (f: string) => readFileSync(join(REPO, 'dist', f), 'latin1');
-  for (const f of ['extbuilder.cjs', 'cli.cjs']) {
+  for (const f of ['extbuilder.cjs', 'cli.cjs', 'quick.cjs']) {
     assert.doesNotMatch(text(f), /KubeConfig|kubernetes-client|@kubernetes\/client-node/, `dist/${f} inlines client-node (import src/kube only as ../kube/index.js)`);
   }
   assert.match(text('kube.cjs'), /KubeConfig/);

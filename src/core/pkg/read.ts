@@ -17,12 +17,12 @@
 //                                             the peer's Untar: regular files and directories only, dirs
 //                                             0700, file modes from the tar (the umask applies, as at the
 //                                             peer); throws the PKG_CODE_* ExtError at the first refused entry.
-import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, mkdirSync, openSync, constants as fsc, writeSync } from 'node:fs';
+import { close, closeSync, mkdirSync, open, openSync, read, constants as fsc, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createGunzip } from 'node:zlib';
-import { Gunzip } from 'fflate';
+import type { Gunzip } from 'fflate';
 import { ExtError } from '../errors.js';
+import { Sha256 } from '../sha256.js';
 import { codePath, labelError, peerMetadata, typeNumber, untarError } from './peer-rules.js';
 import { TarReader, type TarHeader, type TarSink } from './tar-read.js';
 
@@ -85,6 +85,10 @@ function isSmallFile(path: string): boolean {
   return path === 'connection.json' || path === 'launch.json' || path.startsWith('META-INF/statedb/');
 }
 
+/** fflate's Gunzip, imported only by reads that open code.tar.gz: its module start costs id 2-4 ms. */
+type GunzipClass = typeof Gunzip;
+const loadGunzip = async (): Promise<GunzipClass> => (await import('fflate')).Gunzip;
+
 /** Scans one code.tar.gz as it streams past: gunzip (fflate, synchronous) into a tar reader. */
 class CodeScanner {
   readonly report: CodeReport = { entries: [], files: new Map() };
@@ -93,7 +97,7 @@ class CodeScanner {
   private readonly tar: TarReader;
   private readonly gunzip: Gunzip;
 
-  constructor(private readonly extract?: TarSink) {
+  constructor(Gunzip: GunzipClass, private readonly extract?: TarSink) {
     this.tar = new TarReader({
       entry: (h) => this.entry(h),
       data: (c) => this.data(c),
@@ -178,11 +182,29 @@ function readError(file: string, err: unknown): ExtError {
 }
 
 /**
+ * The file's bytes in READ_CHUNK pieces, as createReadStream gives them but without fs streams, whose
+ * modules cost every id and inspect about 2 ms to load. Errors are fs's own (ENOENT, EISDIR, ...).
+ */
+async function* fileChunks(file: string): AsyncGenerator<Buffer> {
+  const fd = await new Promise<number>((resolve, reject) => open(file, 'r', (err, fd) => (err ? reject(err) : resolve(fd))));
+  try {
+    for (;;) {
+      const buf = Buffer.allocUnsafe(READ_CHUNK);
+      const n = await new Promise<number>((resolve, reject) => read(fd, buf, 0, READ_CHUNK, null, (err, n) => (err ? reject(err) : resolve(n))));
+      if (n === 0) return;
+      yield n === READ_CHUNK ? buf : buf.subarray(0, n);
+    }
+  } finally {
+    await new Promise<void>((resolve) => close(fd, () => resolve()));
+  }
+}
+
+/**
  * Hashes every byte of the file while node:zlib (on the thread pool) gunzips it into `sink`.
  * Gunzipping stops at the tar's end marker; hashing never stops.
  */
 async function scanPackage(file: string, sink: TarSink): Promise<ScanResult> {
-  const hash = createHash('sha256');
+  const hash = new Sha256();
   const tar = new TarReader(sink);
   const gunzip = createGunzip({ chunkSize: READ_CHUNK });
   let size = 0;
@@ -215,7 +237,7 @@ async function scanPackage(file: string, sink: TarSink): Promise<ScanResult> {
     gunzip.on('close', done);
   });
   try {
-    for await (const chunk of createReadStream(file, { highWaterMark: READ_CHUNK }) as AsyncIterable<Buffer>) {
+    for await (const chunk of fileChunks(file)) {
       hash.update(chunk);
       size += chunk.length;
       if (feeding && !gunzip.write(chunk)) await drained();
@@ -234,7 +256,7 @@ async function scanPackage(file: string, sink: TarSink): Promise<ScanResult> {
       error = err as ExtError;
     }
   }
-  return { size, sha256: hash.digest('hex'), error };
+  return { size, sha256: hash.digestHex(), error };
 }
 
 /** The outer tar as ParseChaincodePackage walks it: every entry a regular file; metadata.json parsed. */
@@ -249,7 +271,8 @@ class PeerParse implements TarSink {
   private target: 'metadata' | 'code' | 'other' = 'other';
   private parts: Buffer[] = [];
 
-  constructor(private readonly scanCode: boolean, private readonly extract?: { sink: TarSink; occurrence: number }) {}
+  /** `gunzip` is fflate's, loaded by the caller when code.tar.gz is to be scanned or extracted. */
+  constructor(private readonly scanCode: boolean, private readonly gunzip?: GunzipClass, private readonly extract?: { sink: TarSink; occurrence: number }) {}
 
   entry(h: TarHeader): void {
     this.entries.push({ name: h.name, type: h.type, size: h.size });
@@ -265,7 +288,7 @@ class PeerParse implements TarSink {
       this.target = 'code';
       this.codeCount++;
       const extractHere = this.extract && this.extract.occurrence === this.codeCount;
-      if (this.scanCode || extractHere) this.code = new CodeScanner(extractHere ? this.extract!.sink : undefined);
+      if (this.scanCode || extractHere) this.code = new CodeScanner(this.gunzip!, extractHere ? this.extract!.sink : undefined);
     } else {
       this.target = 'other';
       this.peerWarnings.push(`Encountered unexpected file '${h.name}' in top level of chaincode package`);
@@ -292,7 +315,8 @@ class PeerParse implements TarSink {
 }
 
 export async function readPackage(file: string, options: ReadOptions = {}): Promise<PackageReport> {
-  const parse = new PeerParse(options.code !== false);
+  const scanCode = options.code !== false;
+  const parse = new PeerParse(scanCode, scanCode ? await loadGunzip() : undefined);
   const scan = await scanPackage(file, parse);
   let parseError = scan.error;
   if (!parseError && parse.codeCount === 0) {
@@ -363,7 +387,7 @@ class Extractor implements TarSink {
 export async function extractCode(file: string, destDir: string, report?: PackageReport): Promise<void> {
   const r = report ?? await readPackage(file, { code: false });
   if (r.parseError) throw r.parseError;
-  const parse = new PeerParse(false, { sink: new Extractor(destDir), occurrence: r.codeCount });
+  const parse = new PeerParse(false, await loadGunzip(), { sink: new Extractor(destDir), occurrence: r.codeCount });
   const scan = await scanPackage(file, parse);
   if (scan.error) throw scan.error;
 }
