@@ -15,7 +15,7 @@ export const commands: CommandSpec[] = [
   { command: 'id <package>', describe: 'print the package ID the peer computes for a package (like peer lifecycle chaincode calculatepackageid)', load: async () => (await import('./id.js')).idCommand },
   { command: 'inspect <package>', describe: 'check a package as the peer (install) and extbuilder (build) will, and list what it holds', load: async () => (await import('./inspect.js')).inspectCommand },
   { command: 'simulate <package>', describe: 'do what a peer does with a package: parse, extract, detect/build/release, read the release, connect, invoke', load: async () => (await import('./simulate.js')).simulateCommand },
-  { command: 'doctor', describe: 'check a builder installation as the peer will use it: bin/, core.yaml, builder config, durable builds', load: async () => (await import('./doctor.js')).doctorCommand },
+  { command: 'doctor', describe: 'check a builder installation as the peer will use it: bin/, core.yaml, builder config, durable builds; --kubernetes: RBAC and orphaned pods', load: async () => (await import('./doctor.js')).doctorCommand },
   { command: 'install <dir>', describe: 'lay out a standalone builder directory for a peer and print its core.yaml entry', load: async () => (await import('./install.js')).installCommand },
 ];
 

@@ -1,6 +1,7 @@
 // extbuilder doctor: checks an installation as the peer will use it (the builder's bin/, core.yaml's
 // externalBuilders entry, the builder config and its TLS files, the peer's durable builds), one
-// `ok|warn|fail <what> (<fix>)` line per finding. The executable and core.yaml checks are shared with simulate.
+// `ok|warn|fail <what> (<fix>)` line per finding. The executable and core.yaml checks are shared with simulate;
+// --kubernetes adds ./doctor-kubernetes.ts.
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
@@ -417,24 +418,31 @@ export const doctorCommand: CliCommand = {
     .option('peer-path', { type: 'string', describe: 'the builder dir\'s path as the peer sees it (inside its container), as given to install --peer-path' })
     .option('fs-path', { type: 'string', describe: 'the peer\'s peer.fileSystemPath: checks externalbuilder/builds/* (default: core.yaml\'s, when it exists here)' })
     .option('peer-version', { type: 'string', default: '3', describe: 'Fabric version of the peer (2.x or 3.x)' })
+    .option('kubernetes', { type: 'boolean', describe: 'Kubernetes mode: check the configured identity\'s permissions and list chaincode pods whose run is gone' })
     .option('json', { type: 'boolean', describe: 'print the findings as JSON' }) as unknown as Argv,
   async handler(argv, env) {
     try {
       const builderDir = argv.builder ? resolve(String(argv.builder)) : ownBuilderDir();
-      if (!builderDir) throw new ExtError('SIM_USAGE', 'cannot tell where this program\'s builder dir is', 'give --builder DIR (the parent of bin/)');
+      const kubernetes = argv.kubernetes === true;
+      if (!builderDir && !kubernetes) throw new ExtError('SIM_USAGE', 'cannot tell where this program\'s builder dir is', 'give --builder DIR (the parent of bin/)');
       for (const [opt, p] of [['--builder', builderDir], ['--core-yaml', argv['core-yaml']], ['--fs-path', argv['fs-path']]] as const) {
         if (p !== undefined && !existsSync(String(p))) throw new ExtError('SIM_USAGE', `${opt} ${String(p)} does not exist`, 'check the path');
       }
-      const findings = doctor({
+      const findings = builderDir ? doctor({
         builderDir,
         coreYaml: argv['core-yaml'] as string | undefined,
         peerPath: argv['peer-path'] as string | undefined,
         fsPath: argv['fs-path'] as string | undefined,
         version: peerVersionOf(argv['peer-version']),
         env,
-      });
+      }) : [];
+      if (kubernetes) {
+        const { kubernetesFindings } = await import('./doctor-kubernetes.js');
+        // Without a builder dir only EXTBUILDER_CONFIG can configure it: no directory's config.json is read.
+        findings.push(...await kubernetesFindings(loadConfig({ env, builderDir: builderDir ?? '/nonexistent' }), env));
+      }
       const failed = findings.some((f) => f.verdict === 'fail');
-      if (argv.json) process.stdout.write(JSON.stringify({ builder: builderDir, ok: !failed, findings }, null, 2) + '\n');
+      if (argv.json) process.stdout.write(JSON.stringify({ builder: builderDir ?? null, ok: !failed, findings }, null, 2) + '\n');
       else process.stdout.write(findings.map(formatFinding).join('\n') + `\n${failed ? 'doctor: problems found' : 'doctor: no problems found'}\n`);
       return failed ? 1 : 0;
     } catch (err) {

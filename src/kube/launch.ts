@@ -54,14 +54,18 @@ class PodRun {
   created = false;
   private readonly handlers: [NodeJS.Signals, () => void][] = [];
 
-  constructor(private readonly kube: Kube, private readonly name: string, private readonly log: Logger) {}
+  constructor(private readonly kube: Kube, private readonly name: string, private readonly log: Logger, private readonly tls: boolean) {}
+
+  private andSecret(): string {
+    return this.tls ? ' and its Secret' : '';
+  }
 
   listen(): void {
     for (const sig of ['SIGTERM', 'SIGINT'] as const) {
       const h = () => {
         if (this.stopSignal) return;
         this.stopSignal = sig;
-        this.log.info(`${sig}: deleting pod ${this.where()}${this.created ? '' : ' (if it was created)'} and its Secret`);
+        this.log.info(`${sig}: deleting pod ${this.where()}${this.andSecret()}${this.created ? '' : ' (if they were created)'}`);
         this.onStop.splice(0).forEach((f) => f());
       };
       process.on(sig, h);
@@ -259,7 +263,7 @@ export async function runPod(i: PodRunInputs): Promise<number> {
   const log = i.log;
   const kube = connect(i.settings, i.env);
   const { name, pod, secret } = podObjects(i, runStamp());
-  const run = new PodRun(kube, name, log);
+  const run = new PodRun(kube, name, log, secret !== undefined);
   run.listen();
   const t0 = Date.now();
   try {
@@ -281,7 +285,7 @@ export async function runPod(i: PodRunInputs): Promise<number> {
       try {
         await run.deleteAll(POD_GRACE_S);
         const gone = await run.waitGone(Math.max(0, STOP_BUDGET_MS - (Date.now() - t)));
-        log.info(gone ? `pod ${run.where()} and its Secret deleted in ${Date.now() - t} ms` : `pod ${run.where()} is still terminating after ${STOP_BUDGET_MS / 1000} s; Kubernetes finishes deleting it (its Secret is deleted)`);
+        log.info(gone ? `pod ${run.where()}${secret ? ' and its Secret' : ''} deleted in ${Date.now() - t} ms` : `pod ${run.where()} is still terminating after ${STOP_BUDGET_MS / 1000} s; Kubernetes finishes deleting it${secret ? ' (its Secret is deleted)' : ''}`);
       } catch (e) {
         log.info(`could not delete pod ${run.where()}: ${e instanceof ExtError ? `${e.code}: ${e.what}` : String(e)}; the next run of this package deletes it, and extbuilder doctor --kubernetes lists it`);
       }
