@@ -1,8 +1,16 @@
 // The typed error every layer throws, and the one-line format the peer log shows for it.
 import type { ErrorCode } from './codes.js';
 
+/** Marks ExtErrors across bundles: dist/kube.cjs carries its own copy of this class. */
+const BRAND = Symbol.for('fabric-extbuilder.ExtError');
+
 /** A failure with a stable code, a statement of what is wrong and where, and how to fix it. */
 export class ExtError extends Error {
+  /** `instanceof` by brand, so an ExtError thrown by another chunk's copy of this class is one too. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+
   constructor(
     readonly code: ErrorCode,
     readonly what: string,
@@ -11,6 +19,7 @@ export class ExtError extends Error {
   ) {
     super(`${code}: ${what} (${fix})`, options);
     this.name = 'ExtError';
+    (this as unknown as Record<symbol, unknown>)[BRAND] = true;
   }
 }
 

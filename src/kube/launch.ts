@@ -52,6 +52,7 @@ class PodRun {
   private onStop: (() => void)[] = [];
   /** The pod exists (or its create was answered): a failure must delete it. */
   created = false;
+  private secretCreated = false;
   private readonly handlers: [NodeJS.Signals, () => void][] = [];
 
   constructor(private readonly kube: Kube, private readonly name: string, private readonly log: Logger, private readonly tls: boolean) {}
@@ -94,11 +95,12 @@ class PodRun {
     });
   }
 
-  async deleteAll(graceSeconds: number): Promise<void> {
+  /** `secret`: delete the Secret too (unless it was never created); it is owned by the pod, so the garbage
+   * collector would take it as well, but deleting it now takes the key material at once. */
+  async deleteAll(graceSeconds: number, secret = this.secretCreated): Promise<void> {
     const { core, namespace } = this.kube;
     await call(this.kube, 'delete', 'pods', () => core.deleteNamespacedPod({ name: this.name, namespace, gracePeriodSeconds: graceSeconds }), true);
-    // Owned by the pod, so the garbage collector would take it too; deleting it now takes the key material at once.
-    await call(this.kube, 'delete', 'secrets', () => core.deleteNamespacedSecret({ name: this.name, namespace }), true);
+    if (secret) await call(this.kube, 'delete', 'secrets', () => core.deleteNamespacedSecret({ name: this.name, namespace }), true);
   }
 
   /** Polls until the pod is gone; false if it is still there after `ms`. */
@@ -115,12 +117,10 @@ class PodRun {
   /** A pod of this name is one a killed run left (the name is unique per peer and package). */
   async removeLeftover(): Promise<void> {
     const pod = await call(this.kube, 'get', 'pods', () => this.kube.core.readNamespacedPod({ name: this.name, namespace: this.kube.namespace }), true);
-    if (!pod) {
-      await call(this.kube, 'delete', 'secrets', () => this.kube.core.deleteNamespacedSecret({ name: this.name, namespace: this.kube.namespace }), true);
-      return;
-    }
+    // No pod: any Secret of that name is owned by a deleted pod, and the garbage collector takes it.
+    if (!pod) return;
     this.log.info(`deleting pod ${this.where()}, left by an earlier run of this package that did not stop it (${pod.metadata?.annotations?.['fabric-extbuilder/run'] ?? 'unknown run'})`);
-    await this.deleteAll(0);
+    await this.deleteAll(0, pod.spec?.volumes?.some((v) => v.secret?.secretName === this.name) ?? false);
     if (!(await this.waitGone(LEFTOVER_WAIT_MS))) {
       throw new ExtError('K8S_API', `pod ${this.where()}, left by an earlier run, was still there ${LEFTOVER_WAIT_MS / 1000} s after it was deleted`, `check it with kubectl -n ${this.kube.namespace} describe pod ${this.name}`);
     }
@@ -135,6 +135,7 @@ class PodRun {
     if (secret) {
       secret.metadata!.ownerReferences = [{ apiVersion: 'v1', kind: 'Pod', name: this.name, uid: made.metadata!.uid! }];
       await call(this.kube, 'create', 'secrets', () => core.createNamespacedSecret({ namespace, body: secret }));
+      this.secretCreated = true;
     }
   }
 
@@ -211,7 +212,8 @@ class PodRun {
       return undefined;
     }, timeoutMs);
     if (r === 'timeout') {
-      throw new ExtError('K8S_START_TIMEOUT', `the chaincode container of pod ${this.where()} was not running within ${Math.round(timeoutMs / 1000)} s (last: ${last})`,
+      const limit = timeoutMs < 10_000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`;
+      throw new ExtError('K8S_START_TIMEOUT', `the chaincode container of pod ${this.where()} was not running within ${limit} (last: ${last})`,
         'see kubectl describe pod for the cause, or raise kubernetes.start_timeout (FABRIC_K8S_BUILDER_START_TIMEOUT)');
     }
     return r;

@@ -1,4 +1,4 @@
-// The real cluster for Kubernetes-mode tests: ../shared/k8s started (or a KUBECONFIG given), kubectl,
+// The real cluster for Kubernetes-mode tests: ../shared/k8s started, kubectl,
 // and the fixtures/launch/node-kv contract made into an image imported by digest, without a registry.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -14,19 +14,20 @@ export interface Cluster {
   kubeconfig: string;
   /** kubectl with this cluster's kubeconfig; returns stdout. */
   kubectl(args: string[], o?: { input?: string; allowFail?: boolean }): string;
-  /** Imports a docker-archive into the node's containerd; only with ../shared/k8s. */
-  ctr?: (args: string[]) => string;
+  kubectlPath: string;
+  /** ctr against the node's containerd (images without a registry). */
+  ctr: (args: string[]) => string;
 }
 
 let cached: { cluster?: Cluster; skip?: string } | undefined;
 
-/** The cluster, or why the Kubernetes tests skip: neither ../shared/k8s nor KUBECONFIG. */
+/** The cluster of ../shared/k8s, or why the Kubernetes tests skip without it. */
 export function cluster(): { cluster?: Cluster; skip?: string } {
   if (cached) return cached;
-  let kubeconfig = process.env.EXTBUILDER_TEST_KUBECONFIG;
+  let kubeconfig: string | undefined;
   let kubectlBin = 'kubectl';
   let ctr: Cluster['ctr'];
-  if (!kubeconfig && existsSync(join(K8S_DIR, 'up.sh'))) {
+  if (existsSync(join(K8S_DIR, 'up.sh'))) {
     // Idempotent: about a second when the cluster is up already.
     const up = spawnSync(join(K8S_DIR, 'up.sh'), [STATE], { encoding: 'utf8', timeout: 240_000 });
     if (up.status !== 0) throw new Error(`../shared/k8s/up.sh failed (${up.status}):\n${up.stdout}\n${up.stderr}`);
@@ -34,15 +35,18 @@ export function cluster(): { cluster?: Cluster; skip?: string } {
     kubectlBin = join(STATE, 'bin', 'kubectl');
     ctr = (args) => execFileSync(join(STATE, 'bin', 'ctr'), ['--address', join(STATE, 'run', 'containerd.sock'), '-n', 'k8s.io', ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
   }
-  kubeconfig ??= process.env.KUBECONFIG;
-  if (!kubeconfig) return (cached = { skip: 'no ../shared/k8s and no KUBECONFIG: the Kubernetes tests need a real cluster' });
+  if (!kubeconfig) {
+    return (cached = { skip: process.env.KUBECONFIG
+      ? 'KUBECONFIG is set but ../shared/k8s is not here, and the tests load their image into its containerd (there is no registry)'
+      : 'no ../shared/k8s and no KUBECONFIG: the Kubernetes tests need a real cluster' });
+  }
   const kc = kubeconfig;
   const kubectl: Cluster['kubectl'] = (args, o = {}) => {
     const r = spawnSync(kubectlBin, ['--kubeconfig', kc, ...args], { encoding: 'utf8', input: o.input, timeout: 60_000 });
     if (r.status !== 0 && !o.allowFail) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr || r.error?.message}`);
     return r.stdout;
   };
-  return (cached = { cluster: { kubeconfig: kc, kubectl, ctr } });
+  return (cached = { cluster: { kubeconfig: kc, kubectl, kubectlPath: kubectlBin, ctr: ctr! } });
 }
 
 /** The files a Node program needs in an image with nothing else: node, its libraries, the loader. */
@@ -87,7 +91,6 @@ export function brokenImage(c: Cluster): ChaincodeImage {
 }
 
 function importImage(c: Cluster, name: string, make: (tar: string, ref: string) => void, key: string): ChaincodeImage {
-  if (!c.ctr) throw new Error('making an image needs ../shared/k8s (its containerd)');
   const pattern = new RegExp(`^${name.replace(/[./]/g, '\\$&')}:${key}\\s+\\S+\\s+(sha256:[0-9a-f]{64})`, 'm');
   const known = pattern.exec(c.ctr(['images', 'ls']));
   if (known) return { name, digest: known[1]! };
