@@ -111,6 +111,25 @@ function lightAssert(): Plugin {
 }
 
 /**
+ * fflate's Node build loads node:worker_threads at its start (for its async API, which nothing here uses: the
+ * packager runs its own workers), costing inspect about 2 ms; its other build is the same code with a browser
+ * worker shim that is never called, so id and inspect take that one.
+ */
+function fflateWithoutWorkers(): Plugin {
+  return {
+    name: 'fflate-without-workers',
+    setup(b) {
+      b.onResolve({ filter: /^fflate$/ }, async (args) => {
+        if (args.pluginData === 'fflate-node') return undefined;
+        const node = await b.resolve('fflate', { kind: args.kind, resolveDir: args.resolveDir, pluginData: 'fflate-node' });
+        if (node.errors.length > 0 || !node.path.endsWith(join('esm', 'index.mjs'))) throw new Error(`fflate resolved to ${node.path}: expected its esm/index.mjs`);
+        return { path: join(dirname(node.path), 'browser.js') };
+      });
+    },
+  };
+}
+
+/**
  * node-fetch 2 (under @kubernetes/client-node) calls url.parse() for every request and loads whatwg-url and
  * tr46, which require the `punycode` builtin: from a bundle (not under node_modules) Node 22 and later print
  * DEP0169 and DEP0040 warnings on stderr for these, breaking the one-line rule of what the peer reads. The
@@ -147,7 +166,7 @@ export async function bundle(): Promise<void> {
   const dist = join(root, 'dist');
   await build({ ...common, ...importMetaUrl, charset: 'ascii', entryPoints: [join(root, 'src', 'cli', 'index.ts')], outfile: join(dist, 'cli.cjs'), plugins: [lightAssert(), separateChunks('cli')] });
   toAscii(join(dist, 'cli.cjs'));
-  await build({ ...common, charset: 'ascii', entryPoints: [join(root, 'src', 'cli', 'quick.ts')], outfile: join(dist, 'quick.cjs'), plugins: [separateChunks('quick')] });
+  await build({ ...common, charset: 'ascii', entryPoints: [join(root, 'src', 'cli', 'quick.ts')], outfile: join(dist, 'quick.cjs'), plugins: [fflateWithoutWorkers(), separateChunks('quick')] });
   toAscii(join(dist, 'quick.cjs'));
   await build({ ...common, charset: 'ascii', entryPoints: [join(root, 'src', 'kube', 'index.ts')], outfile: join(dist, 'kube.cjs'), plugins: [quietDeprecations(), separateChunks('kube')] });
   toAscii(join(dist, 'kube.cjs'));
