@@ -1,6 +1,6 @@
 // npm run bench: every row measured side by side in one run, printed as a table and written to
 // bench/RESULTS.md with the machine it ran on. Options: --quick (fewer runs, smaller trees, for a
-// try-out; does not write RESULTS.md), --runs N, --only phases,trees, --no-write.
+// try-out; does not write RESULTS.md), --runs N, --only phases,cli,trees,kubernetes, --no-write.
 import { cpus, freemem, loadavg, release as kernel, totalmem } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { measure, stats, type Sample } from './measure.js';
 import { haveJq, makeBuilderDir, memoryLeftByRun, phaseRows, seaBinary, sleepingChaincode, type Builder } from './phases.js';
 import { peerEnvironment } from '../src/peer/invoke.js';
 import { makeSeaFloor } from './sea-floor.js';
+import { kubernetesRows } from './kubernetes.js';
 import { treeRows, type TreeRow } from './trees.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -25,7 +26,7 @@ function options(argv: string[]): Options {
   const quick = argv.includes('--quick');
   const runsAt = argv.indexOf('--runs');
   const onlyAt = argv.findIndex((a) => a.startsWith('--only'));
-  const only = onlyAt >= 0 ? (argv[onlyAt]!.includes('=') ? argv[onlyAt]!.split('=')[1]! : argv[onlyAt + 1] ?? '') : 'phases,cli,trees';
+  const only = onlyAt >= 0 ? (argv[onlyAt]!.includes('=') ? argv[onlyAt]!.split('=')[1]! : argv[onlyAt + 1] ?? '') : 'phases,cli,trees,kubernetes';
   return {
     quick,
     runs: runsAt >= 0 ? Number(argv[runsAt + 1]) : quick ? 8 : 40,
@@ -189,6 +190,8 @@ async function main(): Promise<void> {
     }
 
     if (o.only.has('cli')) await cliRows(root, o, say, notes);
+
+    if (o.only.has('kubernetes')) await kubernetesRows(repo, root, o.quick ? 2 : 5, say, notes);
 
     if (o.only.has('trees')) {
       const rows: TreeRow[] = await treeRows(repo, root, { quick: o.quick, notes });
