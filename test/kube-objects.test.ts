@@ -125,7 +125,7 @@ test('the pod: pinned image, Never restarted, scheduling, labels, annotations, n
   const env = Object.fromEntries(spec.containers[0]!.env!.map((e) => [e.name, e.value]));
   assert.deepEqual(env, { CORE_CHAINCODE_ID_NAME: RUN.chaincode_id, CORE_PEER_ADDRESS: 'peer0.org1:7052', CORE_PEER_LOCALMSPID: 'Org1MSP', CORE_PEER_TLS_ENABLED: 'false' });
   assert.equal(pod.metadata!.labels!.team, 'a');
-  assert.equal(pod.metadata!.labels!['fabric-extbuilder/package-hash'], HASH.slice(0, 63));
+  assert.equal(pod.metadata!.labels!['fabric-extbuilder/package-hash'], HASH.slice(0, 32));
   assert.equal(pod.metadata!.annotations!['example.com/x'], 'y');
   assert.equal(pod.metadata!.annotations!['fabric-extbuilder/mspid'], 'Org1MSP');
 

@@ -78,7 +78,11 @@ export function preparePod({ buildDir, chaincode, env, config, log }: Kubernetes
   const image = readImage(join(buildDir, IMAGE_DIR));
   // The peer's own ID when the operator propagates it (fabric-builder-k8s needs CORE_PEER_ID too); else
   // the peer's chaincode address and MSP, which also tell peers apart.
-  const peerId = fromEnv(env, 'CORE_PEER_ID') ?? `${chaincode.mspid}@${chaincode.peer_address}`;
+  let peerId = fromEnv(env, 'CORE_PEER_ID');
+  if (!peerId) {
+    peerId = `${chaincode.mspid}@${chaincode.peer_address}`;
+    log.info(`CORE_PEER_ID is not in this builder's propagateEnvironment: this peer's pods are told apart by ${peerId}, which peers behind one address share`);
+  }
   return { image: imageReference(image), chaincode, peerId, settings: podSettings(config, chaincode, env), env, log };
 }
 

@@ -43,14 +43,18 @@ export async function kubernetesFindings(config: Config, env: Env): Promise<Find
     if (pods.length === 0) out.push({ verdict: 'ok', what: `no chaincode pods of this builder in ${k.namespace}` });
     for (const p of pods) {
       const what = `pod ${p.name} (${p.chaincodeId ?? 'unknown chaincode'}, peer ${p.peerId ?? '?'}, ${p.phase})`;
-      const state = runState(p.run);
+      let state = runState(p.run);
       const [host, pid] = (p.run ?? '').split(' ');
+      // This peer's pod made by a run on another host: the peer has moved (a restarted Deployment pod gets
+      // a new name), and the runs of its old host are gone with it.
+      const ours = !!env.CORE_PEER_ID && p.peerId === env.CORE_PEER_ID;
+      if (state === 'elsewhere' && ours) state = 'gone';
       if (state === 'gone') {
-        out.push({ verdict: 'warn', what: `${what}: run gone (PID ${pid} on this host no longer runs), so nothing stops this pod`, fix: `kubectl -n ${k.namespace} delete pod ${p.name}; the next run of this package on that peer deletes it too` });
+        out.push({ verdict: 'warn', what: `${what}: run gone (${host === hostname() ? `PID ${pid} on this host no longer runs` : `it ran on ${host}, and this peer now runs here`}), so nothing stops this pod`, fix: `kubectl -n ${k.namespace} delete pod ${p.name}; the next run of this package on that peer deletes it too` });
       } else if (state === 'alive') {
         out.push({ verdict: 'ok', what: `${what}: supervised by run PID ${pid}` });
       } else {
-        out.push({ verdict: 'ok', what: `${what}: supervised by a run on ${host ?? 'an unknown host'}; run doctor --kubernetes there to check it` });
+        out.push({ verdict: 'ok', what: `${what}: made by a run on ${host ?? 'an unknown host'}, not checked from here (give CORE_PEER_ID to recognise this peer's own pods, or run doctor --kubernetes in that peer)` });
       }
     }
   } catch (err) {

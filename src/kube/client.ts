@@ -40,14 +40,15 @@ function load(kc: KubeConfig, file: string, from: string): string {
 export function connect(settings: Pick<PodSettings, 'kubeconfig' | 'namespace'>, env: Env): Kube {
   const kc = new KubeConfig();
   let source: string;
-  const inCluster = !!env.KUBERNETES_SERVICE_HOST && existsSync(`${SA_DIR}/token`);
+  const inCluster = !!env.KUBERNETES_SERVICE_HOST && !!env.KUBERNETES_SERVICE_PORT && existsSync(`${SA_DIR}/token`);
   if (settings.kubeconfig) source = load(kc, settings.kubeconfig, 'the builder config or KUBECONFIG_PATH');
   else if (inCluster) {
+    // client-node reads the service's address from process.env, which is run's environment.
     kc.loadFromCluster();
     source = 'the pod\'s service account';
   } else if (env.KUBECONFIG?.trim()) source = load(kc, env.KUBECONFIG.trim().split(':')[0]!, 'KUBECONFIG');
   else {
-    throw new ExtError('K8S_CONFIG', 'no Kubernetes credentials: no kubernetes.kubeconfig, KUBECONFIG_PATH or KUBECONFIG is set, and run is not in a pod with a service account (KUBERNETES_SERVICE_HOST)',
+    throw new ExtError('K8S_CONFIG', 'no Kubernetes credentials: no kubernetes.kubeconfig, KUBECONFIG_PATH or KUBECONFIG is set, and run is not in a pod with a service account (KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT)',
       'in a cluster, list KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT in the builder\'s propagateEnvironment; elsewhere set kubernetes.kubeconfig in the builder config');
   }
   const cluster = kc.getCurrentCluster();

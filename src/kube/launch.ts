@@ -103,10 +103,11 @@ class PodRun {
     if (secret) await call(this.kube, 'delete', 'secrets', () => core.deleteNamespacedSecret({ name: this.name, namespace }), true);
   }
 
-  /** Polls until the pod is gone; false if it is still there after `ms`. */
-  async waitGone(ms: number): Promise<boolean> {
+  /** Polls until the pod is gone; false if it is still there after `ms`. `stoppable`: a signal ends the wait. */
+  async waitGone(ms: number, stoppable = false): Promise<boolean> {
     const until = Date.now() + ms;
     for (;;) {
+      if (stoppable) this.checkStop();
       const pod = await call(this.kube, 'get', 'pods', () => this.kube.core.readNamespacedPod({ name: this.name, namespace: this.kube.namespace }), true);
       if (!pod) return true;
       if (Date.now() >= until) return false;
@@ -121,7 +122,7 @@ class PodRun {
     if (!pod) return;
     this.log.info(`deleting pod ${this.where()}, left by an earlier run of this package that did not stop it (${pod.metadata?.annotations?.['fabric-extbuilder/run'] ?? 'unknown run'})`);
     await this.deleteAll(0, pod.spec?.volumes?.some((v) => v.secret?.secretName === this.name) ?? false);
-    if (!(await this.waitGone(LEFTOVER_WAIT_MS))) {
+    if (!(await this.waitGone(LEFTOVER_WAIT_MS, true))) {
       throw new ExtError('K8S_API', `pod ${this.where()}, left by an earlier run, was still there ${LEFTOVER_WAIT_MS / 1000} s after it was deleted`, `check it with kubectl -n ${this.kube.namespace} describe pod ${this.name}`);
     }
   }
@@ -219,19 +220,39 @@ class PodRun {
     return r;
   }
 
-  /** The chaincode container's log to stderr, line-capped, until the container ends (or a signal). */
+  /**
+   * The chaincode container's log to stderr, line-capped, until the container ends (or a signal). A stream
+   * the API server or a proxy cuts while the container runs is opened again from a second before the cut,
+   * so a line may repeat but none is lost.
+   */
   async streamLog(): Promise<void> {
+    let since: number | undefined;
+    for (;;) {
+      await this.streamLogOnce(since);
+      const pod = await call(this.kube, 'get', 'pods', () => this.kube.core.readNamespacedPod({ name: this.name, namespace: this.kube.namespace }), true);
+      if (!pod || !chaincodeStatus(pod)?.state?.running) return;
+      this.checkStop();
+      this.log.info('the chaincode\'s log stream ended while it runs; opening it again');
+      await Promise.race([new Promise((r) => setTimeout(r, 1000)), this.stopped()]);
+      since = this.lastOutput === undefined ? undefined : Math.ceil((Date.now() - this.lastOutput) / 1000) + 1;
+    }
+  }
+
+  /** When the last chunk of the chaincode's output arrived. */
+  private lastOutput?: number;
+
+  private async streamLogOnce(sinceSeconds?: number): Promise<void> {
     const capper = new LineCapper(MAX_CHAINCODE_LINE, (line) => { process.stderr.write(`${line}\n`); });
     process.stderr.on('error', () => undefined); // a peer that stopped reading must not end the supervision
     let ctl: AbortController | undefined;
     const ended = new Promise<void>((resolve) => {
       const sink = new Writable({
         decodeStrings: false,
-        write(chunk: Buffer | string, _enc, cb) { capper.push(chunk.toString()); cb(); },
+        write: (chunk: Buffer | string, _enc, cb) => { this.lastOutput = Date.now(); capper.push(chunk.toString()); cb(); },
         final(cb) { capper.end(); cb(); resolve(); },
       });
       sink.on('error', () => resolve());
-      new Log(this.kube.kc).log(this.kube.namespace, this.name, CONTAINER, sink, { follow: true })
+      new Log(this.kube.kc).log(this.kube.namespace, this.name, CONTAINER, sink, { follow: true, ...(sinceSeconds ? { sinceSeconds } : {}) })
         .then((c) => { ctl = c; }, (err: unknown) => {
           this.log.info(`cannot stream the chaincode's log: ${apiError(this.kube, err, 'get', 'pods/log').what}`);
           resolve();

@@ -48,7 +48,7 @@ export function labelValue(text: string): string {
   return text.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, NAME_MAX).replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
 }
 
-/** The labels that find this peer's pods (doctor) and this package's pod (the next run after a crash). */
+/** The labels that find this builder's pods and one peer's among them. */
 export function selectorLabels(peerId: string): Record<string, string> {
   return { [LABEL.managedBy]: MANAGED_BY, [LABEL.peer]: labelValue(peerId) || sha256(peerId).slice(0, 16) };
 }
@@ -106,7 +106,8 @@ export function podObjects(i: PodRunInputs, runStamp: string): PodObjects {
     ...s.labels,
     ...selectorLabels(i.peerId),
     [LABEL.chaincodeLabel]: labelValue(label),
-    [LABEL.packageHash]: labelValue(hash),
+    // A label value holds 63 characters, the hash 64: its first 32 hex digits (128 bits) tell packages apart.
+    [LABEL.packageHash]: hash.slice(0, 32),
   };
   const annotations = {
     ...s.annotations,
