@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBuildContext, invokePhase, peerEnvironment, writePeerMetadata, type BuildContext } from '../src/peer/invoke.js';
@@ -53,10 +53,10 @@ interface RunProc {
 }
 
 /** bin/run as the peer calls it: pruned environment, the builder config inline, stderr read by line. */
-function startRun(bld: string, runDir: string, kubernetes: Record<string, unknown>, peerId: string): RunProc {
+function startRun(bld: string, runDir: string, kubernetes: Record<string, unknown>, peerId: string, builderDir = REPO): RunProc {
   const config = JSON.stringify({ kubernetes: { namespace: NS, kubeconfig: c.kubeconfig, host_network: true, ...kubernetes } });
   const env = peerEnvironment({ ...process.env, EXTBUILDER_CONFIG: config, CORE_PEER_ID: peerId }, ['EXTBUILDER_CONFIG', 'CORE_PEER_ID']);
-  const child = spawn(join(REPO, 'bin', 'run'), [bld, runDir], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(join(builderDir, 'bin', 'run'), [bld, runDir], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   runs.push(child);
   const lines: string[] = [];
   let pending = '';
@@ -183,6 +183,26 @@ for (const tls of [false, true]) {
   });
 }
 
+const SEA = join(REPO, 'dist-binaries', 'linux-x64-glibc', 'bin', 'extbuilder');
+const seaSkip = skip ?? (process.arch !== 'x64' || !existsSync(SEA) ? 'no standalone binary for this machine (npm run binaries makes dist-binaries/linux-x64-glibc)' : undefined);
+
+test('the standalone binary\'s run starts the pod from its embedded Kubernetes client, and SIGTERM cleans up', { skip: seaSkip }, async () => {
+  const dir = tempDir('extb-sea-');
+  mkdirSync(join(dir, 'bin'));
+  symlinkSync(SEA, join(dir, 'bin', 'run'));
+  const peer = await listener(true);
+  const runDir = runMetadataDir();
+  await peer.writeChaincodeJson(runDir, { chaincodeId: CC_ID });
+  const peerId = nextPeer();
+  const run = startRun(kvBuild.bld, runDir, {}, peerId, dir);
+  await run.started();
+  assert.deepEqual(await (await peer.nextSession(120_000)).registered, { chaincodeId: CC_ID });
+  run.child.kill('SIGTERM');
+  assert.equal((await run.exited).code, 143, run.lines.join('\n'));
+  assert.ok(!run.lines.some((l) => /Warning|DeprecationWarning/.test(l)), run.lines.join('\n'));
+  await until('nothing left', 30_000, () => objectsOf(peerId).length === 0);
+});
+
 test('a run killed with SIGKILL leaves its pod, which doctor --kubernetes lists and the next run deletes first', { skip }, async () => {
   const peer = await listener(false);
   const peerId = nextPeer();
@@ -207,6 +227,33 @@ test('a run killed with SIGKILL leaves its pod, which doctor --kubernetes lists 
   await (await peer.nextSession(120_000)).registered;
   next.child.kill('SIGTERM');
   assert.equal((await next.exited).code, 143);
+  await until('nothing left', 30_000, () => objectsOf(peerId).length === 0);
+});
+
+test('an upgrade: the new package\'s pod starts beside the old one, which is not touched while it runs', { skip }, async () => {
+  const newId = `kv_1.0:${'e'.repeat(64)}`;
+  const oldPeer = await listener(false);
+  const newPeer = await listenPeer({ session: { expectedChaincodeId: newId } });
+  listeners.push(newPeer);
+  const peerId = nextPeer();
+  const oldDir = runMetadataDir();
+  await oldPeer.writeChaincodeJson(oldDir, { chaincodeId: CC_ID });
+  const oldRun = startRun(kvBuild.bld, oldDir, {}, peerId);
+  const oldName = await oldRun.started();
+  await (await oldPeer.nextSession(120_000)).registered;
+  const uid = c.kubectl(['-n', NS, 'get', 'pod', oldName, '-o', 'jsonpath={.metadata.uid}']);
+
+  const newDir = runMetadataDir();
+  await newPeer.writeChaincodeJson(newDir, { chaincodeId: newId });
+  const newRun = startRun(kvBuild.bld, newDir, {}, peerId);
+  const newName = await newRun.started();
+  assert.deepEqual(await (await newPeer.nextSession(120_000)).registered, { chaincodeId: newId });
+  assert.notEqual(newName, oldName);
+  assert.equal(c.kubectl(['-n', NS, 'get', 'pod', oldName, '-o', 'jsonpath={.metadata.uid}']), uid, 'the old pod is the same pod');
+  assert.equal(oldRun.child.exitCode, null, 'the old run still supervises it');
+
+  for (const r of [oldRun, newRun]) r.child.kill('SIGTERM');
+  assert.deepEqual([(await oldRun.exited).code, (await newRun.exited).code], [143, 143]);
   await until('nothing left', 30_000, () => objectsOf(peerId).length === 0);
 });
 
