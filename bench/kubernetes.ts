@@ -46,6 +46,9 @@ async function once(builderDir: string, bld: string, root: string, config: strin
     await session.registered;
     const start = performance.now() - t0;
     if (!podGone) return { start };
+    // run's start line may reach us after the chaincode's REGISTER does.
+    const until = Date.now() + 10_000;
+    while (!/pod [^/]+\/(\S+) on node/.test(err) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
     const name = /pod [^/]+\/(\S+) on node/.exec(err)?.[1];
     if (!name) throw new Error(`no pod name in run's log:\n${err}`);
     const t1 = performance.now();

@@ -159,7 +159,7 @@ export async function simulate(i: SimulateInputs): Promise<SimulateReport> {
         report.packageId = r.id;
         const type = (r.metadata as { type?: unknown } | null)?.type;
         const files = r.code?.files;
-        const mode = files?.has('connection.json') ? 'connection.json' : files?.has('launch.json') ? 'launch.json' : 'neither connection.json nor launch.json';
+        const mode = ['connection.json', 'launch.json', 'image.json'].filter((f) => files?.has(f)).join(' and ') || 'none of connection.json, launch.json and image.json';
         return `${r.id} (type ${JSON.stringify(type)}, ${r.code?.entries.length ?? 0} code ${r.code?.entries.length === 1 ? 'entry' : 'entries'}, ${mode})`;
       });
       return r!;

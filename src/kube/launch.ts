@@ -226,6 +226,7 @@ class PodRun {
    * so a line may repeat but none is lost.
    */
   async streamLog(): Promise<void> {
+    process.stderr.on('error', () => undefined); // a peer that stopped reading must not end the supervision
     let since: number | undefined;
     for (;;) {
       await this.streamLogOnce(since);
@@ -243,7 +244,6 @@ class PodRun {
 
   private async streamLogOnce(sinceSeconds?: number): Promise<void> {
     const capper = new LineCapper(MAX_CHAINCODE_LINE, (line) => { process.stderr.write(`${line}\n`); });
-    process.stderr.on('error', () => undefined); // a peer that stopped reading must not end the supervision
     let ctl: AbortController | undefined;
     const ended = new Promise<void>((resolve) => {
       const sink = new Writable({
