@@ -92,7 +92,8 @@ export function apiError(kube: Kube, err: unknown, verb: string, resource: strin
     if (code === 401) {
       return new ExtError('K8S_UNAUTHORIZED', `the API server ${kube.server} did not accept the credentials from the ${kube.source}: ${said}`, 'renew the token or certificate in the kubeconfig');
     }
-    if (code === 403) {
+    // RBAC says "... cannot <verb> resource ..."; a full ResourceQuota or Pod Security admission is a 403 too, with its own fix.
+    if (code === 403 && (/cannot \w+ resource/.test(said) || !st.message)) {
       return new ExtError('K8S_FORBIDDEN', `Kubernetes refused to ${verb} ${resource} ${where}: ${said}`,
         `grant ${verb} on ${resource} to that identity (the Role in docs/kubernetes.md); extbuilder doctor --kubernetes checks every permission run needs`);
     }
