@@ -170,7 +170,7 @@ class PodRun {
           if (settled) return;
           const status = (err as { statusCode?: unknown } | null)?.statusCode;
           if (typeof status === 'number' && status >= 400 && status !== 410) {
-            finish(() => reject(apiError(kube, { code: status, body: { message: `HTTP ${status} ${(err as Error).message}` } }, 'watch', 'pods')));
+            finish(() => reject(apiError(kube, { code: status, body: {} }, 'watch', 'pods')));
             return;
           }
           setTimeout(start, err ? 500 : 0).unref();
