@@ -19,8 +19,8 @@ const CLI = join(REPO, 'bin', 'extbuilder');
  * Golden SHA-256s. A change here means every package ID changes for users: only accept a new value
  * for a deliberate format change, never for a dependency or Node upgrade.
  */
-const GOLDEN_LAUNCH = 'c3db8b3a8dc0baa3000f00fa7fc64aec53882ba01f92a58df3d699216e48d66f';
-const GOLDEN_SERVICE = '191d79381c50d4fe33bf1c67ad6460527d82a29c009b70e7011b9a617f6bbaab';
+const GOLDEN_LAUNCH = 'e8eceff81a6c70f3d60571afdba7cb515e82c42a7e30fd227438c3ab83ef8955';
+const GOLDEN_SERVICE = 'c9b99d51e315b1a467129329fcf497421b156eb1bbc452cc95d6cf6afb8c5577';
 
 interface CopyOptions { reverse: boolean; fileMode?: number; mtime: Date }
 

@@ -4,7 +4,7 @@
 import { Worker } from 'node:worker_threads';
 import { DEFLATE_WORKER_SOURCE } from '../../generated/deflate-worker.js';
 import { ExtError } from '../errors.js';
-import type { DeflateJob } from './deflate-chunk.js';
+import { deflateModule, type DeflateJob } from './deflate-chunk.js';
 
 interface Waiting {
   resolve: (out: Uint8Array) => void;
@@ -23,8 +23,10 @@ export class DeflatePool {
   private failure?: Error;
 
   constructor(size: number) {
+    // Compiled once here; each worker instantiates the same compiled module.
+    const module = deflateModule();
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(DEFLATE_WORKER_SOURCE, { eval: true });
+      const worker = new Worker(DEFLATE_WORKER_SOURCE, { eval: true, workerData: { module } });
       worker.on('message', (m: { id: number; out: Uint8Array }) => {
         const w = this.waiting.get(m.id);
         if (!w) return;

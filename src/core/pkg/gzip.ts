@@ -1,10 +1,10 @@
-// The package's gzip streams, byte for byte reproducible: GzipWriter (one deflate stream, synchronous;
-// the outer file) and ChunkedGzip (the stream cut into chunks compressed on worker threads; code.tar.gz).
-// Deflate is fflate's (pure JS, so no dependence on the zlib the runtime links); only the CRC-32, a
-// fixed function, comes from zlib. Header: no mtime, XFL from the level, OS byte 3, as fflate's Gzip.
+// The package's gzip streams, byte for byte reproducible: GzipWriter (synchronous, on this thread; the
+// outer file) and ChunkedGzip (the same bytes, with chunks compressed on worker threads too;
+// code.tar.gz). Deflate is libdeflate's built to WebAssembly (deflate-chunk.ts), so no dependence on
+// the zlib the runtime links; only the CRC-32, a fixed function, comes from zlib. Header: no mtime, XFL
+// from the level, OS byte 3.
 import * as zlib from 'node:zlib';
-import { Deflate } from 'fflate';
-import { CHUNK, PUSH, WINDOW, deflateChunk, type DeflateJob } from './deflate-chunk.js';
+import { CHUNK, deflateChunk, type DeflateJob } from './deflate-chunk.js';
 import { DeflatePool } from './deflate-pool.js';
 
 type Crc32 = (data: Uint8Array, value: number) => number;
@@ -36,32 +36,34 @@ function gzipTrailer(crc: number, size: number): Uint8Array {
   return trailer;
 }
 
+/** Level 0 is written in stored blocks of the input cut every PUSH bytes. */
+export const PUSH = 1 << 16;
+
 /**
- * gzip with input pushed in fixed PUSH-sized pieces: the output is a function of the bytes alone.
- * The bytes are exactly fflate's Gzip fed those pushes, but with the CRC computed natively (fflate's
- * CRC in JS costs about a quarter of a level 3 deflate) and level 0 written here (fflate copies stored
- * bytes one at a time).
+ * gzip written synchronously: level 0 in stored blocks (storedBlocks), any other level in CHUNK-sized
+ * chunks deflated on this thread, exactly as ChunkedGzip writes them on any number of threads.
  */
 export class GzipWriter {
-  private buf = new Uint8Array(PUSH);
+  private buf: Uint8Array;
   private fill = 0;
   private crc = 0;
   private size = 0;
-  private deflate?: Deflate;
+  private jobs = 0;
 
-  constructor(level: number, private out: (chunk: Uint8Array) => void) {
-    if (level !== 0) this.deflate = new Deflate({ level: level as 6 }, (chunk) => out(chunk));
+  constructor(private readonly level: number, private readonly out: (chunk: Uint8Array) => void) {
+    this.buf = new Uint8Array(level === 0 ? PUSH : CHUNK);
     out(gzipHeader(level));
   }
 
   write(bytes: Uint8Array): void {
-    let pos = 0;
-    while (pos < bytes.length) {
-      const n = Math.min(PUSH - this.fill, bytes.length - pos);
+    for (let pos = 0; pos < bytes.length;) {
+      // A full buffer is pushed only once more bytes come, so the last push is never empty unless the
+      // stream is (and a stream of exactly CHUNK bytes is one chunk, as in ChunkedGzip).
+      if (this.fill === this.buf.length) this.push(this.buf, false);
+      const n = Math.min(this.buf.length - this.fill, bytes.length - pos);
       this.buf.set(bytes.subarray(pos, pos + n), this.fill);
       this.fill += n;
       pos += n;
-      if (this.fill === PUSH) this.push(this.buf, false);
     }
   }
 
@@ -73,34 +75,34 @@ export class GzipWriter {
   private push(block: Uint8Array, final: boolean): void {
     this.crc = crc32(block, this.crc);
     this.size += block.length;
-    if (this.deflate) this.deflate.push(block, final);
-    else this.out(storedBlocks(block, final));
+    if (this.level === 0) this.out(storedBlocks(block, final));
+    else this.out(deflateChunk({ id: this.jobs++, data: block, last: final, level: this.level }));
     this.fill = 0;
   }
 }
 
 /**
- * What fflate's streaming level 0 emits for one push (every push but the last is exactly PUSH bytes):
- * the bytes in stored blocks of at most 65535, those of the last push marked final, plus one more empty
- * final block when the last push's length is a multiple of 65535, zero included (pkg-gzip.test.ts).
+ * Level 0's bytes for one push (every push but the last is exactly PUSH bytes): the bytes in stored
+ * blocks of at most 65535, the last block of the last push marked final (an empty push: one empty block).
  */
 function storedBlocks(data: Uint8Array, final: boolean): Uint8Array {
   const MAX = 0xffff;
-  const out = Buffer.allocUnsafe(data.length + 5 * (Math.ceil(data.length / MAX) + 1));
+  const blocks = Math.max(1, Math.ceil(data.length / MAX));
+  const out = Buffer.allocUnsafe(data.length + 5 * blocks);
   let at = 0;
-  for (let i = 0; i < data.length + (final ? 1 : 0); i += MAX) {
-    const piece = data.subarray(i, i + MAX);
-    out[at] = final && i + MAX >= data.length ? 1 : 0;
+  for (let b = 0; b < blocks; b++) {
+    const piece = data.subarray(b * MAX, (b + 1) * MAX);
+    out[at] = final && b === blocks - 1 ? 1 : 0;
     out.writeUInt16LE(piece.length, at + 1);
     out.writeUInt16LE(piece.length ^ MAX, at + 3);
     out.set(piece, at + 5);
     at += 5 + piece.length;
   }
-  return out.subarray(0, at);
+  return out;
 }
 
 export interface ChunkedGzipOptions {
-  /** A deflate level from 1 to 9. */
+  /** A deflate level from 1 to 12. */
   level: number;
   /** Worker threads to compress on besides this one; 0: this thread only. The bytes do not depend on it. */
   threads: number;
@@ -113,11 +115,9 @@ const AHEAD = 4;
 /**
  * gzip whose deflate stream is cut every CHUNK bytes (deflate-chunk.ts), written in order. Chunks go to
  * `threads` worker threads while this thread reads and tars the next ones; when every worker is busy,
- * this thread compresses the chunk itself. Each isolate keeps tens of MB of garbage between its
- * collections, so this thread taking part saves one worker, and on two cores one worker plus this
- * thread packaged a 100 MB tree in 2.3 s against 2.6-2.8 s for two workers. Few chunks are in flight,
- * so nothing held grows with the input. A stream of at most CHUNK bytes is one chunk: it starts no
- * thread and is exactly GzipWriter's output, so those packages kept the IDs they had before chunking.
+ * this thread compresses the chunk itself, so on two cores one worker plus this thread keep both busy.
+ * Few chunks are in flight, so nothing held grows with the input. The bytes are GzipWriter's for the
+ * same level and input, whatever the number of threads.
  */
 export class ChunkedGzip {
   private chunk = new Uint8Array(CHUNK);
@@ -125,7 +125,6 @@ export class ChunkedGzip {
   private jobs = 0;
   private crc = 0;
   private size = 0;
-  private dictionary?: Uint8Array;
   private readonly ahead: Promise<Uint8Array>[] = [];
   private pool?: DeflatePool;
 
@@ -163,8 +162,7 @@ export class ChunkedGzip {
     const data = this.chunk.subarray(0, this.fill);
     this.crc = crc32(data, this.crc);
     this.size += data.length;
-    const job: DeflateJob = { id: this.jobs++, data, dictionary: this.dictionary, last, level: this.o.level };
-    if (!last) this.dictionary = data.slice(-WINDOW);
+    const job: DeflateJob = { id: this.jobs++, data, last, level: this.o.level };
     if (this.o.threads > 0 && !(last && job.id === 0)) {
       this.pool ??= new DeflatePool(this.o.threads);
       // Let finished jobs come back, so hasRoom() sees the workers as they are.

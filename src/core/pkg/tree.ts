@@ -80,7 +80,7 @@ const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffe
  * directory's names in byte order is exactly comparePaths order, so nothing needs sorting as a whole
  * and memory follows the tree's depth, not its size. Only empty directories are entries (canonical).
  */
-function* entries(root: string, o: WalkOptions, problems: Problems): Generator<CodeItem> {
+function* entries(root: string, o: WalkOptions, problems: Problems, checkAccess = true): Generator<CodeItem> {
   function* visit(dir: string, rel: string, ancestors: string[]): Generator<CodeItem> {
     let names: string[];
     try {
@@ -109,12 +109,17 @@ function* entries(root: string, o: WalkOptions, problems: Problems): Generator<C
         }
       }
       if (st.isDirectory()) {
+        // Only a followed symlink can lead back to a parent.
+        if (!o.dereference) {
+          yield* visit(abs, r, ancestors);
+          continue;
+        }
         const real = realpathSync(abs);
         if (ancestors.includes(real)) throw new ExtError('PKG_SYMLINK', `${r} links back to one of its own parent directories`, 'remove the loop before packaging');
         yield* visit(abs, r, [...ancestors, real]);
       } else if (st.isFile()) {
         try {
-          accessSync(abs, constants.R_OK);
+          if (checkAccess) accessSync(abs, constants.R_OK);
         } catch (err) {
           problems.unreadable.push(`${r} (${(err as NodeJS.ErrnoException).code})`);
           continue;
@@ -125,7 +130,7 @@ function* entries(root: string, o: WalkOptions, problems: Problems): Generator<C
       }
     }
   }
-  yield* visit(root, '', [realpathSync(root)]);
+  yield* visit(root, '', o.dereference ? [realpathSync(root)] : []);
 }
 
 const noProblems = (): Problems => ({ links: [], special: [], unreadable: [] });
@@ -151,11 +156,12 @@ export function checkTree(root: string, o: WalkOptions = {}): { files: number; b
 
 /**
  * `root`'s code items in canonical order, walked as they are consumed. Run checkTree first: this walk
- * stops at the first problem, which then means the tree changed in between.
+ * stops at the first problem, which then means the tree changed in between (a file that became
+ * unreadable since is not looked for here: opening it fails the package with PKG_INPUT).
  */
 export function* treeItems(root: string, o: WalkOptions = {}): Generator<CodeItem> {
   const problems = noProblems();
-  for (const item of entries(root, o, problems)) {
+  for (const item of entries(root, o, problems, false)) {
     throwProblems(problems);
     yield item;
   }

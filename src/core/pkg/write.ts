@@ -2,7 +2,7 @@
 // normalised modes, fixed headers; compressed on worker threads, gzip.ts) streamed to a temp file, then
 // the outer tar (metadata.json, then code.tar.gz) streamed to a temp file while hashed, renamed into place.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { ExtError } from '../errors.js';
@@ -12,10 +12,11 @@ import { TAR_END, tarHeader, tarPadding } from './tar-write.js';
 import type { CodeItem } from './tree.js';
 
 /**
- * fflate level 3: on a 100 MB node_modules tree about the speed of `gzip -6` (fflate's level 6 is ~1.5x
- * slower) for output ~6% larger. Changing it changes every package ID: it is part of the format.
+ * libdeflate level 6 (deflate-chunk.ts): on one thread about the speed of `gzip -6` or faster, for
+ * output within 2% of its size (1 MiB chunks compressed apart cost part of that). Changing it changes
+ * every package ID: it is part of the format.
  */
-export const CODE_LEVEL = 3;
+export const CODE_LEVEL = 6;
 /** Compressing the already compressed code.tar.gz again only costs time, unless it is small. */
 export const OUTER_LEVEL_SMALL = 6;
 export const OUTER_SMALL_LIMIT = 1 << 20;
@@ -73,9 +74,49 @@ async function writeCodeTarGz(items: Iterable<CodeItem>, fd: number, threads: nu
   }
 }
 
-/** Deflate worker threads besides the main thread: one per further core, up to 7. */
-function deflateThreads(): number {
-  return Math.max(0, Math.min(availableParallelism() - 1, 7));
+/**
+ * The CPUs a cgroup CPU quota (cgroup v2 cpu.max, or v1 cpu.cfs_quota_us) allows this process, rounded
+ * up, the tightest over its cgroup and their parents; undefined without one. A container limited to 2
+ * CPUs on a 64-CPU host sees 64 in availableParallelism() (Node 20's libuv does not read quotas), and 63
+ * workers there only queue behind the quota.
+ */
+export function cgroupCpus(read: (path: string) => string | undefined = readText): number | undefined {
+  let best: number | undefined;
+  const take = (quota: number, period: number) => {
+    if (quota > 0 && period > 0) best = Math.min(best ?? Infinity, Math.max(1, Math.ceil(quota / period)));
+  };
+  for (const line of (read('/proc/self/cgroup') ?? '').split('\n')) {
+    const [, controllers, path] = /^[0-9]+:([^:]*):(.*)$/.exec(line) ?? [];
+    if (path === undefined) continue;
+    for (let dir = path; ; dir = dir.slice(0, dir.lastIndexOf('/')) || '/') {
+      if (controllers === '') {
+        const [quota, period] = (read(`/sys/fs/cgroup${dir === '/' ? '' : dir}/cpu.max`) ?? '').trim().split(/\s+/);
+        if (quota && quota !== 'max') take(Number(quota), Number(period ?? 100000));
+      } else if (controllers!.split(',').includes('cpu')) {
+        const base = `/sys/fs/cgroup/${controllers!.includes('cpuacct') ? 'cpu,cpuacct' : 'cpu'}${dir === '/' ? '' : dir}`;
+        take(Number(read(`${base}/cpu.cfs_quota_us`) ?? -1), Number(read(`${base}/cpu.cfs_period_us`) ?? 100000));
+      }
+      if (dir === '/') break;
+    }
+  }
+  return best;
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Deflate worker threads besides the main thread: one per further CPU this process may use (the CPUs
+ * it may run on, and any cgroup quota), up to 3 (the main thread tars and hashes besides deflating, so
+ * more workers than that wait for it).
+ */
+export function deflateThreads(cpus = Math.min(availableParallelism(), cgroupCpus() ?? Infinity)): number {
+  return Math.max(0, Math.min(cpus - 1, 3));
 }
 
 export interface PackageInput {
