@@ -152,7 +152,7 @@ function quietDeprecations(): Plugin {
 }
 
 /**
- * The standalone executable reads cli.cjs and kube.cjs as Latin-1, which is free for ASCII (UTF-8 decoding 4 MB was
+ * The standalone executable reads extbuilder.cjs and its chunks as Latin-1, which is free for ASCII (UTF-8 decoding 4 MB was
  * 10 ms of every CLI start), so the few non-ASCII characters esbuild leaves (in comments) are escaped.
  */
 function toAscii(file: string): void {
@@ -170,7 +170,8 @@ export async function bundle(): Promise<void> {
   toAscii(join(dist, 'quick.cjs'));
   await build({ ...common, charset: 'ascii', entryPoints: [join(root, 'src', 'kube', 'index.ts')], outfile: join(dist, 'kube.cjs'), plugins: [quietDeprecations(), separateChunks('kube')] });
   toAscii(join(dist, 'kube.cjs'));
-  await build({ ...common, entryPoints: [join(root, 'src', 'entry.ts')], outfile: join(dist, 'extbuilder.cjs'), plugins: [separateChunks()] });
+  await build({ ...common, charset: 'ascii', entryPoints: [join(root, 'src', 'entry.ts')], outfile: join(dist, 'extbuilder.cjs'), plugins: [separateChunks()] });
+  toAscii(join(dist, 'extbuilder.cjs'));
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await bundle();

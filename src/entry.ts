@@ -12,10 +12,12 @@ function invokedPath(): string {
 }
 
 // A single executable's argv is [exe, exe, ...args], like a script's: the arguments start at 2 either way.
-main(invokedPath(), process.argv.slice(2), process.env).then(
-  (code) => { process.exitCode = code; },
+/** Settles with the exit code: the standalone build's code-cache maker runs phases in turn through it. */
+export const done: Promise<number> = main(invokedPath(), process.argv.slice(2), process.env).then(
+  (code) => { process.exitCode = code; return code; },
   (err: unknown) => {
     process.stderr.write(`extbuilder: INTERNAL: ${err instanceof Error ? err.message : String(err)} (report it as a bug)\n`);
     process.exitCode = 1;
+    return 1;
   },
 );

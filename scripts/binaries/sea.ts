@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CHUNKS, CLI_WRAPPER } from '../bundle.js';
 
 export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
@@ -25,15 +26,25 @@ const EXEC_ARGV = ['--max-semi-space-size=2'];
 /** The chunks beside the bundle that ride along as SEA assets (cli.cjs, kube.cjs), each with its code cache. */
 export const CHUNK_FILES = CHUNKS.map((c) => `${c.name}.cjs`);
 
-/** Compiles each chunk as the executable will (the same wrapper) and writes V8's cache for it (cli.cjs ->
- * cli.cache): compiled only, not run, so the cache depends on nothing but the source and the runtime. */
-const CHUNK_CACHE_MAKER = [
-  'const { readFileSync, writeFileSync } = require("node:fs");',
+/** What is compiled from an asset with a code cache of ours: the bundle itself and its chunks. */
+const CACHED = ['extbuilder', ...CHUNKS.map((c) => c.name)];
+
+/**
+ * The executable's main: it compiles the bundle (the extbuilder.cjs asset) as the chunk loaders compile the
+ * chunks, with a code cache that cache-maker.cjs made by running the phases once, so a phase finds the
+ * functions it calls compiled already. (Node's own cache for main, useCodeCache, is made from a compile
+ * alone and holds only top-level code; it is kept for this loader.) The bundle gets the executable's
+ * require, module and file names, as it would as main.
+ */
+const MAIN_LOADER = [
+  'const sea = require("node:sea");',
   'const { Script } = require("node:vm");',
-  `for (const name of ${JSON.stringify(CHUNKS.map((c) => c.name))}) {`,
-  `  const script = new Script(${JSON.stringify(CLI_WRAPPER[0])} + readFileSync(name + ".cjs", "latin1") + ${JSON.stringify(CLI_WRAPPER[1])}, { filename: name + ".cjs" });`,
-  '  writeFileSync(name + ".cache", script.createCachedData());',
-  '}',
+  'let cachedData;',
+  'try { cachedData = Buffer.from(sea.getAsset("extbuilder.cache")); } catch { cachedData = undefined; }',
+  `const script = new Script(${JSON.stringify(CLI_WRAPPER[0])} + Buffer.from(sea.getAsset("extbuilder.cjs")).toString("latin1") + ${JSON.stringify(CLI_WRAPPER[1])}, { filename: "extbuilder.cjs", cachedData });`,
+  // Said only when something is wrong: a phase's stderr is the peer's log.
+  'if (process.env.EXTBUILDER_DEBUG === "1" && (!cachedData || script.cachedDataRejected)) process.stderr.write(`extbuilder: debug: extbuilder.cjs code cache ${cachedData ? "rejected" : "absent"}\\n`);',
+  'script.runInThisContext()(exports, require, module, __filename, __dirname);',
   '',
 ].join('\n');
 
@@ -48,19 +59,21 @@ export function makeBlob(o: BlobOptions): Buffer {
     const config = join(dir, 'sea-config.json');
     const out = join(dir, 'sea.blob');
     // The blob records main's path as written: a relative name keeps the checkout's location out of it.
-    // The chunks (cli.cjs, kube.cjs, beside the bundle) ride along as assets, each read only when it runs.
+    // The bundle and its chunks (cli.cjs, kube.cjs, ... beside it) ride along as assets, each read only when it runs.
     copyFileSync(o.bundle, join(dir, 'extbuilder.cjs'));
     for (const f of CHUNK_FILES) copyFileSync(join(dirname(o.bundle), f), join(dir, f));
+    writeFileSync(join(dir, 'main.cjs'), MAIN_LOADER);
     const [program, ...pre] = o.node;
-    // The chunks' code caches, made by the target's Node with the executable's flags: compiling 4 MB of CLI
-    // at every start was most of `extbuilder --version`.
+    // The code caches, made by the target's Node with the executable's flags: compiling 4 MB of CLI at
+    // every start was most of `extbuilder --version`, compiling the validators a tenth of every phase.
     if (o.codeCache) {
-      writeFileSync(join(dir, 'make-cache.cjs'), CHUNK_CACHE_MAKER);
-      execFileSync(program!, [...pre, '--random-seed=1', ...EXEC_ARGV, 'make-cache.cjs'], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+      copyFileSync(join(dirname(fileURLToPath(import.meta.url)), 'cache-maker.cjs'), join(dir, 'cache-maker.cjs'));
+      execFileSync(program!, [...pre, '--random-seed=1', ...EXEC_ARGV, 'cache-maker.cjs', JSON.stringify(CLI_WRAPPER), JSON.stringify(CACHED)],
+        { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
     }
     writeFileSync(config, JSON.stringify({
-      main: 'extbuilder.cjs',
-      assets: Object.fromEntries(CHUNKS.flatMap((c) => [[`${c.name}.cjs`, `${c.name}.cjs`], ...(o.codeCache ? [[`${c.name}.cache`, `${c.name}.cache`]] : [])])),
+      main: 'main.cjs',
+      assets: Object.fromEntries(CACHED.flatMap((n) => [[`${n}.cjs`, `${n}.cjs`], ...(o.codeCache ? [[`${n}.cache`, `${n}.cache`]] : [])])),
       output: 'sea.blob',
       disableExperimentalSEAWarning: true,
       useSnapshot: false,
