@@ -2,6 +2,7 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import { ExtError } from './errors.js';
 import type { Logger } from './log.js';
+import { quickRootCheck } from './x509-quick.js';
 
 // node:crypto takes ~4 ms to load, more than a whole TLS-off build, so only TLS checks load it:
 // process.getBuiltinModule (Node 20.16+), else the bundle's CommonJS require.
@@ -65,6 +66,8 @@ export interface TlsSummary {
 export function checkConnectionTls(conn: TlsFields, where: string | ((field: 'root_cert' | 'client_cert' | 'client_key') => string), log: Logger, now = new Date()): TlsSummary {
   if (conn.tls_required !== true) return { mode: 'off' };
   const at = typeof where === 'string' ? (field: string): string => `${field} in ${where}` : where;
+  // A root CA that passes is the common case: read without node:crypto when that is certain (x509-quick.ts).
+  if (conn.client_auth_required !== true && quickRootCheck((conn.root_cert ?? '').match(CERT_BLOCK) ?? [], now)) return { mode: 'on' };
   for (const cert of parseCertificates(conn.root_cert ?? '', at('root_cert'))) {
     if (!cert.ca) {
       throw new ExtError('TLS_ROOT_NOT_CA', `${at('root_cert')} (${cert.subject.replace(/\n/g, ', ')}) is not a CA certificate`,
