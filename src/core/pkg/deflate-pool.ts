@@ -31,11 +31,14 @@ export class DeflatePool {
         const w = this.waiting.get(m.id);
         if (!w) return;
         this.waiting.delete(m.id);
-        this.queued[w.worker]!--;
+        if (--this.queued[w.worker]! === 0) this.workers[w.worker]!.unref();
         w.resolve(m.out);
       });
       worker.on('error', (err) => this.fail(err));
       worker.on('exit', (code) => { if (!this.closed) this.fail(new Error(`a deflate worker thread exited (code ${code})`)); });
+      // An idle worker does not keep the process alive (a pool started early and never used, as when
+      // the package fails before it is written, must not hold the CLI's exit); a busy one does.
+      worker.unref();
       this.workers.push(worker);
       this.queued.push(0);
     }
@@ -50,7 +53,7 @@ export class DeflatePool {
   run(job: DeflateJob): Promise<Uint8Array> {
     if (this.failure) return Promise.reject(this.failure);
     const worker = this.queued.indexOf(Math.min(...this.queued));
-    this.queued[worker]!++;
+    if (this.queued[worker]!++ === 0) this.workers[worker]!.ref();
     return new Promise((resolve, reject) => {
       this.waiting.set(job.id, { resolve, reject, worker });
       this.workers[worker]!.postMessage(job, [job.data.buffer as ArrayBuffer]);

@@ -106,6 +106,8 @@ export interface ChunkedGzipOptions {
   level: number;
   /** Worker threads to compress on besides this one; 0: this thread only. The bytes do not depend on it. */
   threads: number;
+  /** Threads started ahead (startDeflateThreads in write.ts), used instead of starting `threads`; closed with the stream. */
+  pool?: DeflatePool;
   out: (bytes: Uint8Array) => void;
 }
 
@@ -129,6 +131,7 @@ export class ChunkedGzip {
   private pool?: DeflatePool;
 
   constructor(private readonly o: ChunkedGzipOptions) {
+    this.pool = o.pool;
     o.out(gzipHeader(o.level));
   }
 
@@ -163,7 +166,7 @@ export class ChunkedGzip {
     this.crc = crc32(data, this.crc);
     this.size += data.length;
     const job: DeflateJob = { id: this.jobs++, data, last, level: this.o.level };
-    if (this.o.threads > 0 && !(last && job.id === 0)) {
+    if ((this.pool || this.o.threads > 0) && !(last && job.id === 0)) {
       this.pool ??= new DeflatePool(this.o.threads);
       // Let finished jobs come back, so hasRoom() sees the workers as they are.
       await new Promise<void>((resolve) => setImmediate(resolve));

@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import { labelError } from './peer-rules.js';
 import { checkTree, comparePaths, mergeCanonical, treeItems, walkTree, type CodeItem } from './tree.js';
 import { checkPackagedConnection, checkSource, type SourceSummary } from './validate.js';
-import { writePackage } from './write.js';
+import { startDeflateThreads, writePackage } from './write.js';
 
 /** connection.json from flags: the keys in this order, only those given. */
 export interface ConnectionFields {
@@ -173,6 +173,8 @@ export async function createPackage(o: PackageOptions, log: Logger): Promise<Pac
     if (inside !== '..' && !inside.startsWith(`..${sep}`) && !isAbsolute(inside)) {
       throw new ExtError('PKG_OPTIONS', `the package ${o.output} would be written inside the tree it packages`, 'write it outside the --launch directory, or a second run would package the first');
     }
+    // A launch tree is mostly larger than one deflate chunk: its threads start while the tree is checked.
+    startDeflateThreads();
     total = checkTree(o.launch, { dereference: o.dereference });
     summary = checkSource(o.launch, log);
     // Walked again while it is written, so the tree is never held in memory as a whole.

@@ -7,6 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { ExtError } from '../errors.js';
 import { CODE_FILE, METADATA_FILE } from './read.js';
+import { DeflatePool } from './deflate-pool.js';
 import { ChunkedGzip, GzipWriter } from './gzip.js';
 import { TAR_END, tarHeader, tarPadding } from './tar-write.js';
 import type { CodeItem } from './tree.js';
@@ -53,7 +54,9 @@ async function copyFile(item: CodeItem, buf: Uint8Array, sink: (bytes: Uint8Arra
 
 /** Writes code.tar.gz for `items` (in canonical order) to the open file `fd`. */
 async function writeCodeTarGz(items: Iterable<CodeItem>, fd: number, threads: number, onFile?: (bytes: number) => void): Promise<void> {
-  const gz = new ChunkedGzip({ level: CODE_LEVEL, threads, out: (chunk) => writeAll(fd, chunk) });
+  const pool = early;
+  early = undefined;
+  const gz = new ChunkedGzip({ level: CODE_LEVEL, threads, pool, out: (chunk) => writeAll(fd, chunk) });
   try {
     const buf = new Uint8Array(READ);
     for (const item of items) {
@@ -117,6 +120,19 @@ function readText(path: string): string | undefined {
  */
 export function deflateThreads(cpus = Math.min(availableParallelism(), cgroupCpus() ?? Infinity)): number {
   return Math.max(0, Math.min(cpus - 1, 3));
+}
+
+let early: DeflatePool | undefined;
+
+/**
+ * Starts the deflate worker threads now, for a caller with other work before writePackage (walking and
+ * checking the tree): a worker takes tens of ms to start, which then overlaps that work. The next
+ * writePackage uses them. Idle, they do not keep the process alive, so a package that fails before it is
+ * written exits as before.
+ */
+export function startDeflateThreads(): void {
+  const threads = deflateThreads();
+  if (threads > 0) early ??= new DeflatePool(threads);
 }
 
 export interface PackageInput {
