@@ -6,6 +6,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeF
 import { join } from 'node:path';
 import { peerEnvironment } from '../src/peer/invoke.js';
 import type { Contender } from './measure.js';
+import { seaBinary } from './phases.js';
 
 export interface TreeRow {
   name: string;
@@ -33,13 +34,16 @@ export function makeTree(dir: string, files: number, bytes: number): void {
   }
 }
 
-/** `extbuilder package --launch` against `tar -czf` + `sha256sum` on `dir` (made here unless it exists). */
-function packageRow(ext: string, root: string, dir: string, files: number, mb: number, env: Record<string, string>): TreeRow {
+/**
+ * `extbuilder package --launch` against `tar -czf` + `sha256sum` on `dir` (made here unless it exists);
+ * `how` names the extbuilder (the npm entry on this Node, or the standalone executable).
+ */
+function packageRow(ext: string, how: string, root: string, dir: string, files: number, mb: number, env: Record<string, string>): TreeRow {
   if (!existsSync(dir)) makeTree(dir, files, mb << 20);
   const outOurs = freshOut(root);
   const outRef = freshOut(root);
   return {
-    name: `package --launch (${files.toLocaleString('en')} files, ${mb} MB)`,
+    name: `package --launch, ${how} (${files.toLocaleString('en')} files, ${mb} MB)`,
     contenders: [
       { label: 'extbuilder', prepare: () => ({ file: ext, args: ['package', '--launch', dir, '--label', 'bench_1', '-o', join(outOurs(), 'p.tar.gz')], env }) },
       { label: 'tar -czf + sha256sum', prepare: () => ({ file: '/bin/sh', args: ['-c', 'tar -czf "$1" -C "$2" . && sha256sum "$1" >/dev/null', 'sh', join(outRef(), 'p.tar.gz'), dir], env }) },
@@ -76,10 +80,17 @@ export async function treeRows(repo: string, root: string, o: { quick: boolean; 
   const havePackage = /extbuilder package\b/.test(help);
   const haveId = /extbuilder id\b/.test(help);
   if (havePackage) {
-    // Trees a tenth and four times the size besides: peak memory should not follow the tree's size.
-    if (!o.quick) rows.push(packageRow(ext, root, join(root, 'tree-small'), files / 10, mb / 10, env));
-    rows.push(packageRow(ext, root, tree, files, mb, env));
-    if (!o.quick) rows.push(packageRow(ext, root, join(root, 'tree-huge'), files * 4, mb * 4, env));
+    // Trees a tenth and four times the size besides: peak memory should not follow the tree's size. Each
+    // by the npm entry (this Node) and by the standalone executable (its own Node), when it is built.
+    const sea = seaBinary(repo);
+    const both = (dir: string, f: number, m: number) => {
+      rows.push(packageRow(ext, `Node ${process.versions.node.split('.')[0]} entry`, root, dir, f, m, env));
+      if (sea) rows.push(packageRow(sea, 'standalone', root, dir, f, m, env));
+    };
+    if (!sea) o.notes.push('No standalone binary (`npm run binaries` makes it): the standalone package rows are left out.');
+    if (!o.quick) both(join(root, 'tree-small'), files / 10, mb / 10);
+    both(tree, files, mb);
+    if (!o.quick) both(join(root, 'tree-huge'), files * 4, mb * 4);
   } else {
     o.notes.push('`extbuilder package` is not in this build: the package row is left out.');
   }
