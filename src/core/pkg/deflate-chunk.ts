@@ -1,4 +1,5 @@
-// One chunk of code.tar.gz's deflate stream, compressed by libdeflate 1.25 built to WebAssembly
+// One chunk of code.tar.gz's deflate stream, compressed by libdeflate 1.14 (Debian's source package
+// libdeflate 1.14-1, native/libdeflate) built to WebAssembly
 // (native/deflate-wasm.c, scripts/build-deflate-wasm.ts; the module is committed as
 // src/generated/deflate-wasm.ts). The bytes are fixed by that module's code and the input alone: not by
 // the runtime's zlib, the CPU or the number of threads. The stream is cut every CHUNK bytes of input;
