@@ -35,6 +35,39 @@ export function quickCommand(args: string[]): { command: 'id' | 'inspect'; file:
   return { command, file, json };
 }
 
+/** The options of `package` that take a value (`-o` is --output), and its boolean flags (src/cli/package.ts). */
+const PACKAGE_STRINGS = ['label', 'connection', 'address', 'dial-timeout', 'root-cert', 'domain', 'launch', 'image', 'indexes', 'type', 'output', 'env-out'];
+const PACKAGE_FLAGS = ['tls', 'client-auth', 'dereference', 'json'];
+
+/**
+ * `package --label L [--opt value | --flag]...`: what yargs would hand the package handler (its defaults
+ * included: type external, dereference and json false), when the line is plain: every option is the
+ * command's own, spelt `--name value` (or `-o value`) or a bare `--flag`, at most once, each value present,
+ * non-empty and not starting with `-`, and --label given. Anything else (help, `--x=y`, `--no-x`, an
+ * unknown, repeated or misspelt option, a positional argument, a missing value or --label) is left to the
+ * CLI, which says what is wrong as before.
+ */
+export function quickPackage(args: string[]): Record<string, unknown> | undefined {
+  if (args[0] !== 'package') return undefined;
+  const argv: Record<string, unknown> = { _: ['package'], $0: 'extbuilder', type: 'external', dereference: false, json: false };
+  const given = new Set<string>();
+  for (let i = 1; i < args.length; i++) {
+    const a = args[i]!;
+    const name = a === '-o' ? 'output' : a.startsWith('--') ? a.slice(2) : undefined;
+    if (name === undefined || given.has(name)) return undefined;
+    given.add(name);
+    if (PACKAGE_FLAGS.includes(name)) {
+      argv[name] = true;
+      continue;
+    }
+    if (!PACKAGE_STRINGS.includes(name)) return undefined;
+    const value = args[++i];
+    if (value === undefined || value === '' || value.startsWith('-')) return undefined;
+    argv[name] = value;
+  }
+  return given.has('label') ? argv : undefined;
+}
+
 /**
  * `invokedPath` is the path the program was started as (a link such as <builder>/bin/detect);
  * returns the exit code.
@@ -56,6 +89,12 @@ export async function main(invokedPath: string, args: string[], env: Record<stri
   if (quick) {
     const { runQuick } = await import('./cli/quick.js');
     return runQuick(quick.command, quick.file, quick.json, env);
+  }
+  // package likewise: yargs' parse and help text and the CLI file are most of a small package's time.
+  const quickArgv = quickPackage(args);
+  if (quickArgv) {
+    const { runQuickPackage } = await import('./cli/quick.js');
+    return runQuickPackage(quickArgv, env);
   }
   const { cli } = await import('./cli/index.js');
   return cli(args, env);

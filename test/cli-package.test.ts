@@ -206,3 +206,77 @@ test('progress: a line on a terminal for long work, nothing on a pipe', { skip: 
   assert.match(tty.stdout, /\rextbuilder package: \d+\/21 files, [\d.]+\/40\.0 MB \(\d+%\)/);
   assert.ok(tty.stdout.includes(piped.stdout.trim()), 'the same package ID on a terminal');
 });
+
+// A plain `package` line skips yargs and the CLI file (src/main.ts quickPackage, dist/quick.cjs) and calls the
+// same handler with the argv yargs would give it. `--label=L` is a form the quick path refuses, so the same
+// line with it goes through yargs: the two must print, exit and write the same.
+const QUICK_FORMS: [string, (w: string) => string[]][] = [
+  ['launch mode', () => ['--launch', TREE, '--label', 'q_1', '-o', 'p.tar.gz']],
+  ['launch mode, --json, --dereference, --type', () => ['--launch', TREE, '--dereference', '--type', 'ccaas', '--label', 'q_1', '--output', 'p.tar.gz', '--json']],
+  ['service mode by flags, default output', () => ['--address', 'cc.example.com:9999', '--dial-timeout', '10s', '--indexes', INDEXES, '--label', 'q_1']],
+  ['service mode, --tls --client-auth --domain, --env-out, --json', () => ['--label', 'q_1', '--address', 'cc.example.com:9999', '--tls', '--client-auth', '--domain', 'cc.local', '--env-out', 'cc.env', '--json']],
+  ['a templated connection.json (a warning)', () => ['--connection', join(FIXTURES, 'packages', 'connection-templated.json'), '--label', 'q_1', '-o', 'p.tar.gz']],
+  ['Kubernetes mode', () => ['--image', `example.com/cc@sha256:${'a'.repeat(64)}`, '--label', 'q_1', '-o', 'p.tar.gz']],
+  ['a bad label', () => ['--address', 'a.example.com:1', '--label', 'basic:1']],
+  ['a bad label, --json', () => ['--address', 'a.example.com:1', '--label', 'basic:1', '--json']],
+  ['a missing launch dir', (w) => ['--launch', join(w, 'nope'), '--label', 'q_1', '-o', 'p.tar.gz']],
+  ['a missing launch dir, --json', (w) => ['--launch', join(w, 'nope'), '--label', 'q_1', '--json']],
+  ['conflicting modes', () => ['--launch', TREE, '--address', 'a.example.com:1', '--label', 'q_1']],
+  ['--connection with connection flags, --json', () => ['--connection', join(FIXTURES, 'packages', 'connection-templated.json'), '--address', 'a.example.com:1', '--label', 'q_1', '--json']],
+  ['--client-auth without --tls', () => ['--address', 'a.example.com:1', '--client-auth', '--label', 'q_1']],
+  ['--tls without --address', () => ['--tls', '--label', 'q_1']],
+  ['no mode given, --json', () => ['--label', 'q_1', '--json']],
+];
+
+/** The same line with `--label=L`, which the quick path refuses. */
+function viaYargs(args: string[]): string[] {
+  const at = args.indexOf('--label');
+  return [...args.slice(0, at), `--label=${args[at + 1]}`, ...args.slice(at + 2)];
+}
+
+/** What a run printed and left in its working directory, with that directory's path made neutral. */
+function outcome(args: string[], cwd: string) {
+  const r = pkg(args, { cwd });
+  const files = Object.fromEntries(readdirSync(cwd).sort().map((f) => [f, readFileSync(join(cwd, f)).toString('base64')]));
+  const neutral = (s: string) => s.split(cwd).join('<cwd>');
+  return { status: r.status, stdout: neutral(r.stdout), stderr: neutral(r.stderr), files };
+}
+
+test('the quick package path takes the plain forms and refuses every other, which yargs parses as before', async () => {
+  const { quickPackage } = await import('../src/main.js');
+  const { packageCommand } = await import('../src/cli/package.js');
+  const { default: yargs } = await import('yargs');
+  const w = tempDir('extbuilder-quick-');
+  for (const [name, form] of QUICK_FORMS) {
+    const args = form(w);
+    const quick = quickPackage(['package', ...args]);
+    assert.ok(quick, `${name}: taken by the quick path`);
+    // The keys the handler reads (src/cli/package.ts) have yargs' values, defaults included.
+    const parsed = packageCommand.builder(yargs(args).strict()).parseSync() as Record<string, unknown>;
+    for (const k of ['label', 'connection', 'address', 'dial-timeout', 'tls', 'client-auth', 'root-cert', 'domain', 'launch', 'image', 'dereference', 'indexes', 'type', 'output', 'env-out', 'json']) {
+      assert.deepEqual(quick[k], parsed[k], `${name}: --${k}`);
+    }
+    assert.equal(quickPackage(['package', ...viaYargs(args)]), undefined, `${name}: --label= refused`);
+  }
+  for (const refused of [
+    ['package'], ['package', '--help'], ['package', '--label', 'x', '-h'], ['package', '--label=x', '--address', 'a:1'], ['package', '--label', 'x', '--no-tls'],
+    ['package', '--label', 'x', '--label', 'y'], ['package', '--label', 'x', '-o', 'a', '--output', 'b'], ['package', '--label', 'x', '--launch'],
+    ['package', '--label', 'x', '--launch', '--json'], ['package', '--label', '-x'], ['package', '--label', ''], ['package', '--label', 'x', 'extra'],
+    ['package', '--label', 'x', '--env-file', 'e'], ['package', '--label', 'x', '--adress', 'a:1'], ['package', '--label', 'x', '--tls', 'true'],
+    ['package', '--label', 'x', '--dialTimeout', '1s'], ['package', '--label', 'x', '--', '--json'], ['package', '--address', 'a:1'], ['package', '-l', 'x'],
+  ]) {
+    assert.equal(quickPackage(refused), undefined, refused.join(' '));
+  }
+});
+
+for (const [name, form] of QUICK_FORMS) {
+  test(`package by the quick path and by yargs: the same output, exit code and package bytes (${name})`, () => {
+    const w = tempDir('extbuilder-quick-');
+    const args = form(w);
+    mkdirSync(join(w, 'quick'));
+    mkdirSync(join(w, 'yargs'));
+    const quick = outcome(args, join(w, 'quick'));
+    assert.deepEqual(quick, outcome(viaYargs(args), join(w, 'yargs')));
+    assert.equal(quick.status === 0, !/bad label|missing|conflicting|with connection flags|without|no mode/.test(name), `${name}: ${quick.stderr}`);
+  });
+}
