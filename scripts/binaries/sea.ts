@@ -1,6 +1,6 @@
 // Makes one single executable: the SEA blob from the bundle, a stripped Node, and postject to join them.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,9 +19,19 @@ export interface BlobOptions {
 /**
  * Node options the executable starts with. V8 grows the young generation up to 16 MB per semi-space
  * under packaging's allocation rate (peak RSS packaging 400 MB: 267 MB, 201 MB with 2); the phases
- * allocate too little to notice. Given to the blob's Node as well, so the code cache matches its flags.
+ * allocate too little to notice. --no-flush-bytecode: the code caches are made by running the phases
+ * (cache-maker.cjs), and V8 otherwise may drop the bytecode of functions idle across a few GCs, whose
+ * timing is the machine's; the executables' short runs never reach that ageing anyway. Given to the
+ * blob's Node as well, so the code cache matches its flags.
  */
-const EXEC_ARGV = ['--max-semi-space-size=2'];
+const EXEC_ARGV = ['--max-semi-space-size=2', '--no-flush-bytecode'];
+
+/**
+ * Only where the caches are made: V8's predictable mode runs GC, compilation and every other background
+ * task on the main thread, in an order fixed by the program alone, so no thread's timing reaches the
+ * caches. V8 does not count it among the flags a code cache must match, so the executables accept them.
+ */
+const BUILD_ARGV = ['--predictable'];
 
 /** The chunks beside the bundle that ride along as SEA assets (cli.cjs, kube.cjs), each with its code cache. */
 export const CHUNK_FILES = CHUNKS.map((c) => `${c.name}.cjs`);
@@ -53,6 +63,27 @@ const MAIN_LOADER = [
  * seed, which made two blobs of the same input differ; a fixed --random-seed makes them identical and
  * the runtime still accepts the cache (a rejected cache prints "Code cache data rejected").
  */
+/**
+ * The cache maker's inputs live at one fixed path (not under TMPDIR, which differs between machines): the
+ * caches hold what the warm-up runs compiled, and that followed the characters of a random directory name.
+ * Claimed by creating it, so two builds at once take turns.
+ */
+const WARM_DIR = '/tmp/extbuilder-cache-warm';
+
+function claimWarmDir(): string {
+  const until = Date.now() + 120_000;
+  for (;;) {
+    try {
+      mkdirSync(WARM_DIR, { mode: 0o700 });
+      return WARM_DIR;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (Date.now() > until) throw new Error(`${WARM_DIR} has existed for 2 minutes: another build holds it, or one that crashed left it (remove it)`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
+  }
+}
+
 export function makeBlob(o: BlobOptions): Buffer {
   const dir = mkdtempSync(join(tmpdir(), 'extbuilder-sea-'));
   try {
@@ -68,8 +99,13 @@ export function makeBlob(o: BlobOptions): Buffer {
     // every start was most of `extbuilder --version`, compiling the validators a tenth of every phase.
     if (o.codeCache) {
       copyFileSync(join(dirname(fileURLToPath(import.meta.url)), 'cache-maker.cjs'), join(dir, 'cache-maker.cjs'));
-      execFileSync(program!, [...pre, '--random-seed=1', ...EXEC_ARGV, 'cache-maker.cjs', JSON.stringify(CLI_WRAPPER), JSON.stringify(CACHED)],
-        { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+      const warm = claimWarmDir();
+      try {
+        execFileSync(program!, [...pre, '--random-seed=1', ...BUILD_ARGV, ...EXEC_ARGV, 'cache-maker.cjs', JSON.stringify(CLI_WRAPPER), JSON.stringify(CACHED), warm],
+          { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+      } finally {
+        rmSync(warm, { recursive: true, force: true });
+      }
     }
     writeFileSync(config, JSON.stringify({
       main: 'main.cjs',
@@ -80,7 +116,8 @@ export function makeBlob(o: BlobOptions): Buffer {
       useCodeCache: o.codeCache,
       execArgv: EXEC_ARGV,
     }));
-    execFileSync(program!, [...pre, '--random-seed=1', ...EXEC_ARGV, '--experimental-sea-config', config], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    // The same fixed environment: a NODE_OPTIONS (a test runner's, say) would change the blob.
+    execFileSync(program!, [...pre, '--random-seed=1', ...BUILD_ARGV, ...EXEC_ARGV, '--experimental-sea-config', config], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
     return readFileSync(out);
   } finally {
     rmSync(dir, { recursive: true, force: true });
