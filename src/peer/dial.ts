@@ -93,7 +93,7 @@ function classify(err: NodeJS.ErrnoException & { reason?: string }, conn: PeerCo
  * only CA (client pair and server name as the peer picks them), then HTTP/2, whose first frame from a
  * gRPC server is SETTINGS. Resolves on that frame; rejects with a classified ExtError.
  */
-export function probe(conn: PeerConnection): Promise<ProbeResult> {
+export function probe(conn: PeerConnection, signal?: AbortSignal): Promise<ProbeResult> {
   const { host, port } = splitAddress(conn.address);
   const started = Date.now();
   const timeoutMs = Math.max(0, conn.dialTimeoutNs / 1e6);
@@ -107,10 +107,14 @@ export function probe(conn: PeerConnection): Promise<ProbeResult> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       sock?.destroy();
       tcp?.destroy();
       if (err) reject(err); else resolve(result!);
     };
+    // An interrupt closes the sockets at once: a silent server would otherwise hold the process for dial_timeout.
+    const onAbort = (): void => done(new ExtError('SIM_INTERRUPTED', 'interrupted by a signal', 'run it again'));
+    signal?.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(() => {
       const what = stage === 'tcp' ? 'TCP connection' : stage === 'tls' ? 'TLS handshake' : 'HTTP/2 (gRPC) greeting';
       const shown = conn.dialTimeoutNs >= 1e6 ? `${timeoutMs} ms` : `${conn.dialTimeoutNs} ns (a bare number in connection.json is nanoseconds)`;
@@ -209,16 +213,20 @@ export function grpcSettings(conn: PeerConnection): { creds: grpc.ChannelCredent
  * Chaincode.Connect stream, and the chaincode's REGISTER answered with REGISTERED and READY.
  */
 export async function dialChaincode(conn: PeerConnection, o: DialOptions): Promise<Dialled> {
-  const probed = await probe(conn);
+  const probed = await probe(conn, o.signal);
   const { creds, options } = grpcSettings(conn);
   const client = new peer.ChaincodeClient(conn.address, creds, options);
   const close = async (): Promise<void> => { client.close(); };
+  const closeOnAbort = (): void => client.close();
+  o.signal?.addEventListener('abort', closeOnAbort, { once: true });
   try {
     await new Promise<void>((resolve, reject) => {
       client.waitForReady(Date.now() + Math.max(1000, conn.dialTimeoutNs / 1e6), (err) => (err ? reject(err) : resolve()));
     });
   } catch (err) {
     client.close();
+    o.signal?.removeEventListener('abort', closeOnAbort);
+    if (o.signal?.aborted) throw new ExtError('SIM_INTERRUPTED', 'interrupted by a signal', 'run it again');
     throw new ExtError('DIAL_FAILED', `the socket-level connection to ${conn.address} worked but the gRPC dial failed: ${(err as Error).message}`, 'rerun with EXTBUILDER_DEBUG=1 and GRPC_TRACE=all for detail');
   }
   const stream = client.connect();
@@ -249,5 +257,6 @@ export async function dialChaincode(conn: PeerConnection, o: DialOptions): Promi
   } finally {
     clearTimeout(timer);
     o.signal?.removeEventListener('abort', stop);
+    o.signal?.removeEventListener('abort', closeOnAbort);
   }
 }
