@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BINARY_TARGETS, detectTarget } from '../src/cli/install.js';
 import { VERSION } from '../src/builder/output.js';
@@ -39,11 +39,17 @@ function freshRelease(): string | undefined {
     const archive = join(dir, `fabric-extbuilder-${VERSION}-${t}.tar.gz`);
     if (!existsSync(archive) || !existsSync(join(dir, targetTarball(t))) || sha256(archive) !== sha256(join(REPO, 'dist-binaries', `${t}.tar.gz`))) return undefined;
   }
-  for (const f of ['extbuilder.cjs', 'cli.cjs', 'quick.cjs', 'kube.cjs']) {
-    const packedFile = spawnSync('tar', ['-xOzf', join(dir, mainTarball), `package/dist/${f}`], { maxBuffer: 1 << 26 }).stdout as Buffer;
-    if (!packedFile.equals(readFileSync(join(REPO, 'dist', f)))) return undefined;
-  }
-  return dir;
+  // Every file the main tarball takes from the checkout as it is (not package.json or bin/, which release
+  // writes) must be the checkout's now: a docs edit after the release makes it stale too.
+  const unpacked = tempDir('extbuilder-release-check-');
+  execFileSync('tar', ['-xzf', join(dir, mainTarball), '-C', unpacked]);
+  const walk = (rel: string): boolean => readdirSync(join(unpacked, 'package', rel), { withFileTypes: true }).every((e) => {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) return walk(r);
+    if (r === 'package.json' || r.startsWith('bin/')) return true;
+    return existsSync(join(REPO, r)) && readFileSync(join(unpacked, 'package', r)).equals(readFileSync(join(REPO, r)));
+  });
+  return walk('') ? dir : undefined;
 }
 
 let packed: string | undefined;
