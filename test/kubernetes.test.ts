@@ -3,13 +3,14 @@
 // and without TLS; SIGTERM, SIGKILL and the next run; RBAC; every error class provoked for real.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createBuildContext, invokePhase, peerEnvironment, writePeerMetadata, type BuildContext } from '../src/peer/invoke.js';
 import { listenPeer, type PeerListener } from '../src/peer/listen.js';
 import { REPO } from './helpers/repo.js';
+import { spawnRun, type RunProc as BaseRun } from './helpers/run-proc.js';
 import { brokenImage, cluster, nodeKvImage, type ChaincodeImage, type Cluster } from './helpers/kube.js';
 
 const found = cluster();
@@ -44,10 +45,7 @@ async function install(image: { name: string; digest: string }): Promise<BuildCo
   return ctx;
 }
 
-interface RunProc {
-  child: ChildProcess;
-  lines: string[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+interface RunProc extends BaseRun {
   /** The pod's name from run's start line. */
   started(): Promise<string>;
 }
@@ -56,32 +54,9 @@ interface RunProc {
 function startRun(bld: string, runDir: string, kubernetes: Record<string, unknown>, peerId: string, builderDir = REPO): RunProc {
   const config = JSON.stringify({ kubernetes: { namespace: NS, kubeconfig: c.kubeconfig, host_network: true, ...kubernetes } });
   const env = peerEnvironment({ ...process.env, EXTBUILDER_CONFIG: config, CORE_PEER_ID: peerId }, ['EXTBUILDER_CONFIG', 'CORE_PEER_ID']);
-  const child = spawn(join(builderDir, 'bin', 'run'), [bld, runDir], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  runs.push(child);
-  const lines: string[] = [];
-  let pending = '';
-  const waiters: (() => void)[] = [];
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (s: string) => {
-    pending += s;
-    let nl: number;
-    while ((nl = pending.indexOf('\n')) >= 0) { lines.push(pending.slice(0, nl)); pending = pending.slice(nl + 1); }
-    waiters.splice(0).forEach((w) => w());
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('close', (code, signal) => { if (pending) lines.push(pending); waiters.splice(0).forEach((w) => w()); resolve({ code, signal }); });
-  });
-  return {
-    child, lines, exited,
-    async started() {
-      for (;;) {
-        const m = lines.map((l) => /^extbuilder run: \S+ -> \S+ \(tls (?:on|off)\), pod [^/]+\/(\S+) on node/.exec(l)).find(Boolean);
-        if (m) return m[1]!;
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`run exited before the pod ran:\n${lines.join('\n')}`);
-        await new Promise<void>((r) => waiters.push(r));
-      }
-    },
-  };
+  const run = spawnRun(join(builderDir, 'bin', 'run'), [bld, runDir], env);
+  runs.push(run.child);
+  return { ...run, started: async () => (await run.line(/^extbuilder run: \S+ -> \S+ \(tls (?:on|off)\), pod [^/]+\/(\S+) on node/, 'the pod ran'))[1]! };
 }
 
 function runMetadataDir(): string {

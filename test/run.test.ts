@@ -2,7 +2,7 @@
 // listener (with and without TLS); lifetime under SIGTERM, SIGKILL and crashes; bad input.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { listenPeer, type PeerListener } from '../src/peer/listen.js';
 import type { PeerSession } from '../src/peer/handler.js';
 import { LineCapper } from '../src/core/line-capper.js';
 import { FIXTURES, REPO, tempDir } from './helpers/repo.js';
+import { spawnRun, type RunProc as BaseRun } from './helpers/run-proc.js';
 
 const CC_ID = 'kv_1.0:4844d431f1730dbe5f633ec3dbcc02debe09925731a37942eb65bd19150b9ff1';
 const CONFIG = JSON.stringify({ template: { node_path: join(REPO, 'node_modules') } });
@@ -93,10 +94,7 @@ function runMetadataDir(): string {
   return dir;
 }
 
-interface RunProc {
-  child: ChildProcess;
-  lines: string[];
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+interface RunProc extends BaseRun {
   /** The chaincode's PID from run's start line. */
   startedPid(): Promise<number>;
 }
@@ -106,31 +104,8 @@ function startRun(bld: string, runDir: string, o: { nodeDir?: string; extraEnv?:
   const from: Record<string, string | undefined> = { ...process.env, EXTBUILDER_CONFIG: CONFIG, ...o.extraEnv };
   if (o.nodeDir) from.PATH = `${o.nodeDir}:${process.env.PATH ?? ''}`;
   const env = peerEnvironment(from, ['EXTBUILDER_CONFIG', ...Object.keys(o.extraEnv ?? {})]);
-  const child = spawn(join(REPO, 'bin', 'run'), [bld, runDir], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  const lines: string[] = [];
-  let pending = '';
-  const waiters: (() => void)[] = [];
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (c: string) => {
-    pending += c;
-    let nl: number;
-    while ((nl = pending.indexOf('\n')) >= 0) { lines.push(pending.slice(0, nl)); pending = pending.slice(nl + 1); }
-    waiters.splice(0).forEach((w) => w());
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on('close', (code, signal) => { if (pending) lines.push(pending); waiters.splice(0).forEach((w) => w()); resolve({ code, signal }); });
-  });
-  return {
-    child, lines, exited,
-    async startedPid() {
-      for (;;) {
-        const m = lines.map((l) => /^extbuilder run: .* -> .* \(tls (on|off)\), pid (\d+)$/.exec(l)).find(Boolean);
-        if (m) return Number(m[2]);
-        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`run exited before starting the chaincode:\n${lines.join('\n')}`);
-        await new Promise<void>((r) => waiters.push(r));
-      }
-    },
-  };
+  const run = spawnRun(join(REPO, 'bin', 'run'), [bld, runDir], env);
+  return { ...run, startedPid: async () => Number((await run.line(/^extbuilder run: .* -> .* \(tls (on|off)\), pid (\d+)$/, 'starting the chaincode'))[2]) };
 }
 
 function alive(pid: number): boolean {

@@ -13,7 +13,6 @@
 const { chmodSync, mkdirSync, readFileSync, writeFileSync } = require('node:fs');
 const { join } = require('node:path');
 const { Script } = require('node:vm');
-const { gzipSync } = require('node:zlib');
 
 const [wrapperJson, namesJson, warmDir] = process.argv.slice(2);
 const [head, tail] = JSON.parse(wrapperJson);
@@ -36,28 +35,6 @@ function write(file, text, mode) {
   mkdirSync(join(file, '..'), { recursive: true, mode: 0o700 });
   writeFileSync(file, text);
   if (mode) chmodSync(file, mode);
-}
-
-/** A ustar archive of regular files, as `extbuilder package` writes them. */
-function tar(files) {
-  const blocks = [];
-  for (const [name, text] of files) {
-    const body = Buffer.from(text);
-    const h = Buffer.alloc(512);
-    h.write(name, 0);
-    h.write('0000644\0', 100); h.write('0000000\0', 108); h.write('0000000\0', 116);
-    h.write(`${body.length.toString(8).padStart(11, '0')}\0`, 124);
-    h.write('00000000000\0', 136);
-    h.write('        ', 148);
-    h.write('0', 156);
-    h.write('ustar\0', 257); h.write('00', 263);
-    let sum = 0;
-    for (const b of h) sum += b;
-    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-    blocks.push(h, body, Buffer.alloc((512 - (body.length % 512)) % 512));
-  }
-  blocks.push(Buffer.alloc(1024));
-  return Buffer.concat(blocks);
 }
 
 const fail = (what, code) => { throw new Error(`${what} exited ${code} while warming the code cache`); };
@@ -89,18 +66,6 @@ async function warmPhases(script) {
   }
 }
 
-// eslint-disable-next-line no-unused-vars
-async function warmQuick(script) {
-  const pkg = join(warm, 'warm.tar.gz');
-  const code = gzipSync(tar([['connection.json', JSON.stringify({ address: 'cc.org1.example.com:9999', dial_timeout: '10s' })]]));
-  write(pkg, gzipSync(tar([['metadata.json', JSON.stringify({ type: 'ccaas', label: 'warm_1.0' })], ['code.tar.gz', code]])));
-  const { runQuick } = run(script, 'quick');
-  for (const [command, json] of [['id', false], ['inspect', false], ['inspect', true]]) {
-    const exit = await runQuick(command, pkg, json, process.env);
-    if (exit !== 0) fail(command, exit);
-  }
-}
-
 async function main() {
   // The phases read their environment: it is fixed here, whatever the build machine's is.
   for (const k of Object.keys(process.env)) delete process.env[k];
@@ -108,8 +73,7 @@ async function main() {
   for (const name of names) {
     const script = compile(name);
     if (name === 'extbuilder') await warmPhases(script);
-    // quick.cjs is compiled only: after id and inspect ran, its cache differed from build to build
-    // (1 in 4), so those runs are not made (warmQuick stays for when that is understood).
+    // quick.cjs is compiled only: after id and inspect ran, its cache differed from build to build (1 in 4).
     writeFileSync(join(here, `${name}.cache`), script.createCachedData());
   }
   process.exitCode = 0;
