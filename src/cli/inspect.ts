@@ -3,7 +3,7 @@
 import type { Argv } from 'yargs';
 import { formatError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
-import { inspectPackage, type Inspection } from '../core/pkg/inspect.js';
+import { inspectPackage, type Inspection } from '../packaging/inspect.js';
 import { typeName } from '../core/pkg/peer-rules.js';
 import type { CliCommand } from './commands.js';
 import { failed } from './fail.js';

@@ -5,7 +5,7 @@ import { readFileSync, writeSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { ExtError } from '../core/errors.js';
 import { createLogger } from '../core/log.js';
-import { createPackage, type ConnectionFields, type PackageOptions } from '../core/pkg/package.js';
+import { createPackage, type ConnectionFields, type PackageOptions } from '../packaging/package.js';
 import type { CliCommand } from './commands.js';
 import { failed } from './fail.js';
 

@@ -3,13 +3,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { claims } from '../../builder/detect.js';
-import { validateMetadata } from '../../generated/validators.js';
-import { DEFAULT_TYPES } from '../config.js';
-import { ExtError, show } from '../errors.js';
-import type { Logger } from '../log.js';
-import { check, didYouMean } from '../schema.js';
-import { extractCode, readPackage, type PackageReport } from './read.js';
+import { claims } from '../builder/detect.js';
+import { validateMetadata } from '../generated/validators.js';
+import { DEFAULT_TYPES } from '../core/config.js';
+import { ExtError, show } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
+import { check, didYouMean } from '../core/schema.js';
+import { extractCode, readPackage, type PackageReport } from '../core/pkg/read.js';
 import { checkSource, type SourceSummary } from './validate.js';
 
 export interface Inspection {

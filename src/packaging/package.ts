@@ -2,18 +2,18 @@
 // validated, byte-reproducible install package and, on request, an env file for the chaincode server.
 import { existsSync, lstatSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import type { Mode } from '../../builder/build.js';
-import { imageReference, parseImageReference } from '../../builder/image.js';
-import { checkIndex } from '../../builder/indexes.js';
-import { readConnection } from '../../builder/service.js';
-import { DEFAULT_TYPES } from '../config.js';
-import { ExtError } from '../errors.js';
-import { didYouMean } from '../schema.js';
-import type { Logger } from '../log.js';
-import { labelError } from './peer-rules.js';
-import { checkTree, comparePaths, mergeCanonical, treeItems, walkTree, type CodeItem } from './tree.js';
+import type { Mode } from '../builder/build.js';
+import { imageReference, parseImageReference } from '../builder/image.js';
+import { checkIndex } from '../builder/indexes.js';
+import { readConnection } from '../builder/service.js';
+import { DEFAULT_TYPES } from '../core/config.js';
+import { ExtError } from '../core/errors.js';
+import { didYouMean } from '../core/schema.js';
+import type { Logger } from '../core/log.js';
+import { labelError } from '../core/pkg/peer-rules.js';
+import { checkTree, comparePaths, mergeCanonical, treeItems, walkTree, type CodeItem } from '../core/pkg/tree.js';
 import { checkPackagedConnection, checkSource, type SourceSummary } from './validate.js';
-import { startDeflateThreads, writePackage } from './write.js';
+import { startDeflateThreads, writePackage } from '../core/pkg/write.js';
 
 /** connection.json from flags: the keys in this order, only those given. */
 export interface ConnectionFields {

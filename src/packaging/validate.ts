@@ -3,17 +3,17 @@
 // spliced at build. Everything else goes through build's own code (checkPackagedForm, renderAndValidate, readLaunch,
 // findIndexes), so the rules live in one place.
 import { join } from 'node:path';
-import { detectMode, type Mode } from '../../builder/build.js';
-import { imageReference, readImage } from '../../builder/image.js';
-import { findIndexes } from '../../builder/indexes.js';
-import { readLaunch } from '../../builder/launch.js';
-import { checkPackagedForm, readConnection, renderAndValidate, warnAddress } from '../../builder/service.js';
-import { validateConnection } from '../../generated/validators.js';
-import { type Config, DEFAULT_TYPES } from '../config.js';
-import type { Logger } from '../log.js';
-import { check } from '../schema.js';
-import { hasPlaceholder, placeholders } from '../template.js';
-import { checkConnectionTls, parseCertificates, parsePrivateKey } from '../tls.js';
+import { detectMode, type Mode } from '../builder/build.js';
+import { imageReference, readImage } from '../builder/image.js';
+import { findIndexes } from '../builder/indexes.js';
+import { readLaunch } from '../builder/launch.js';
+import { checkPackagedForm, readConnection, renderAndValidate, warnAddress } from '../builder/service.js';
+import { validateConnection } from '../generated/validators.js';
+import { type Config, DEFAULT_TYPES } from '../core/config.js';
+import type { Logger } from '../core/log.js';
+import { check } from '../core/schema.js';
+import { hasPlaceholder, placeholders } from '../core/template.js';
+import { checkConnectionTls, parseCertificates, parsePrivateKey } from '../core/tls.js';
 
 /** A builder config with nothing in it: what build sees on a peer that configures nothing. */
 export const EMPTY_CONFIG: Config = { types: DEFAULT_TYPES, template: {}, tls: {}, sources: [] };
