@@ -25,7 +25,7 @@ function sources(dir: string): string[] {
 
 const layerOf = (file: string): string => {
   const rel = relative(SRC, file).split('/');
-  return rel.length === 1 ? '' : rel[0];
+  return rel.length === 1 ? '' : rel[0]!;
 };
 
 /** "file imports layer" for every relative import (static, re-export or dynamic) that crosses a forbidden arrow. */
@@ -35,8 +35,8 @@ export function violations(files: { file: string; text: string }[]): string[] {
     const from = layerOf(file);
     if (!(from in ALLOWED)) continue;
     for (const m of text.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|^\s*import\s+)'(\.[^']+)'/gm)) {
-      const to = layerOf(resolve(dirname(file), m[1]));
-      if (to !== from && !ALLOWED[from].includes(to)) out.push(`${relative(SRC, file)} imports ${to || 'src/'} (${m[1]})`);
+      const to = layerOf(resolve(dirname(file), m[1]!));
+      if (to !== from && !ALLOWED[from]!.includes(to)) out.push(`${relative(SRC, file)} imports ${to || 'src/'} (${m[1]})`);
     }
   }
   return out;
