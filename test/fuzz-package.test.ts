@@ -78,11 +78,23 @@ const entry: fc.Arbitrary<RawEntry> = fc.record({
   linkname: fc.constantFrom('', '/etc/passwd', '../../x', 'main.js'),
 }).map(({ sizeDelta, ...e }) => ({ ...e, size: Math.max(0, e.data.length + sizeDelta) }));
 
+/** The same bytes as two concatenated gzip members, which Go's reader (multistream) and zlib both join. */
+const twoMembers = (b: Buffer): Buffer => Buffer.concat([gzipSync(b.subarray(0, b.length >> 1)), gzipSync(b.subarray(b.length >> 1))]);
+
+/** A report as a user sees it: errors by code and message (ExtError objects also carry causes and stacks). */
+const plain = (r: Awaited<ReturnType<typeof readPackage>>) => JSON.parse(JSON.stringify(r, (k, v) =>
+  v instanceof Error ? `${(v as { code?: string }).code}: ${v.message}` : v instanceof Map ? Object.fromEntries(v) : v?.type === 'Buffer' ? Buffer.from(v.data).toString('hex') : v));
+
+/** A directory's paths, types, modes and contents (not times: the two extractions differ in those). */
+const tree = (d: string) => [...snapshot(d)].map(([path, e]) =>
+  [path, e.type, e.mode, e.type === 'file' ? readFileSync(Buffer.from(`${d}/${path}`, 'latin1')).toString('hex') : e.link ?? '']);
+
 /** A package: outer tar of metadata.json and code.tar.gz (either possibly fuzzed), gzipped, then maybe damaged. */
 const pkg = fc.record({
   metadata: fc.oneof(fc.constant('{"type":"ccaas","label":"fuzz_1.0"}'), fc.constantFrom('{"type":"ccaas","label":"bad label"}', '{"type":1}', 'null', '[', '{"Label":"x","label":null}')),
   code: fc.array(entry, { maxLength: 6 }),
-  codeIntact: fc.constantFrom(true, true, false),
+  // code.tar.gz cut in half, its gzip trailer damaged (after the tar's end, which Go never reads), or two gzip members.
+  codeForm: fc.constantFrom('intact', 'intact', 'half', 'bad-trailer', 'two-members'),
   extra: fc.array(entry, { maxLength: 2 }),
   order: fc.constantFrom('normal', 'code-first', 'code-twice', 'no-metadata'),
   damage: fc.oneof(
@@ -91,15 +103,20 @@ const pkg = fc.record({
     fc.nat().map((at) => ({ kind: 'truncate' as const, at })),
     fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })).map(([at, x]) => ({ kind: 'flip' as const, at, x })),
     fc.constant({ kind: 'plain-tar' as const }),
+    fc.uint8Array({ minLength: 1, maxLength: 40 }).map((junk) => ({ kind: 'append' as const, junk })),
+    fc.constant({ kind: 'two-members' as const }),
   ),
 }).map((p) => {
-  let code = gzipSync(tar(p.code));
-  if (!p.codeIntact) code = code.subarray(0, code.length >> 1);
+  const codeTar = tar(p.code);
+  let code = p.codeForm === 'two-members' ? twoMembers(codeTar) : gzipSync(codeTar);
+  if (p.codeForm === 'half') code = code.subarray(0, code.length >> 1);
+  if (p.codeForm === 'bad-trailer') { code = Buffer.from(code); code[code.length - 5]! ^= 0xff; }
   const md = file('metadata.json', p.metadata);
   const cg = file('code.tar.gz', code);
   const outer = p.order === 'code-first' ? [cg, md] : p.order === 'code-twice' ? [md, cg, file('code.tar.gz', gzipSync(tar([])))] : p.order === 'no-metadata' ? [cg] : [md, cg];
   const inner = tar([...outer, ...p.extra]);
-  let bytes = p.damage.kind === 'plain-tar' ? inner : gzipSync(inner);
+  let bytes = p.damage.kind === 'plain-tar' ? inner : p.damage.kind === 'two-members' ? twoMembers(inner) : gzipSync(inner);
+  if (p.damage.kind === 'append') bytes = Buffer.concat([bytes, p.damage.junk]);
   if (p.damage.kind === 'truncate') bytes = bytes.subarray(0, p.damage.at % (bytes.length + 1));
   if (p.damage.kind === 'flip') { bytes = Buffer.from(bytes); const i = p.damage.at % bytes.length; bytes[i] = bytes[i]! ^ p.damage.x; }
   return bytes;
@@ -123,19 +140,28 @@ test('readPackage and extractCode: a verdict or a coded error, consistent, nothi
       return;
     }
     assert.equal(report.sha256, createHash('sha256').update(bytes).digest('hex'));
+    // Read whole in memory (these are all small) or as a stream, the verdict is the same, to the byte.
+    assert.deepEqual(plain(report), plain(await readPackage(pkgFile, { inMemory: false })), 'in memory and streamed');
     if (report.parseError) assertCoded(report.parseError, 'inspect');
     else assert.match(report.id!, /^[A-Za-z0-9][A-Za-z0-9_.+-]*:[0-9a-f]{64}$/);
     if (report.installError) { assertCoded(report.installError, 'inspect'); note(report.installError.code); } else note('installable');
 
     const before = snapshot(sandbox);
     let extracted = true;
+    let extractError = '';
     try {
       await extractCode(pkgFile, dest, report);
     } catch (err) {
       assertCoded(err, 'inspect');
       extracted = false;
+      extractError = `${err.code}: ${err.message}`;
     }
     assertUnchanged(before, snapshot(sandbox), ['src']);
+    const streamedDest = join(sandbox, 'streamed');
+    mkdirSync(streamedDest, { mode: 0o700 });
+    const streamedError = await extractCode(pkgFile, streamedDest, report, { inMemory: false }).then(() => '', (err) => `${err.code}: ${err.message}`);
+    assert.equal(streamedError, extractError, 'extraction in memory and streamed');
+    assert.deepEqual(tree(streamedDest), tree(dest), 'extracted trees in memory and streamed');
     // What the reader says install does is what extraction does.
     assert.equal(extracted, report.installError === undefined, `extract ${extracted}, verdict ${report.installError?.code}`);
     rmSync(sandbox, { recursive: true, force: true });
@@ -146,10 +172,17 @@ test('readPackage and extractCode: a verdict or a coded error, consistent, nothi
 
 test('id and inspect through the real program: exit 0 or 1, coded one-line errors, no stack trace', { timeout: 300_000 }, async () => {
   const outcomes = new Set<string>();
-  const samples = fc.sample(pkg, { seed: 7, numRuns: 12 });
-  for (const [i, bytes] of samples.entries()) {
+  // Six packages the peer's parse accepts and six it refuses, so both exits of id are seen.
+  const accepted: string[] = [];
+  const refused: string[] = [];
+  for (const [i, bytes] of fc.sample(pkg, { seed: 7, numRuns: 200 }).entries()) {
+    if (accepted.length >= 6 && refused.length >= 6) break;
     const f = join(dir, `cli-${i}.tar.gz`);
     writeFileSync(f, bytes);
+    const into = (await readPackage(f, { code: false }).then((r) => !r.parseError, () => false)) ? accepted : refused;
+    if (into.length < 6) into.push(f);
+  }
+  for (const f of [...accepted, ...refused]) {
     for (const cmd of ['id', 'inspect']) {
       const r = spawnSync(join(REPO, 'bin', 'extbuilder'), [cmd, f], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
       assert.ok(r.status === 0 || r.status === 1, `${cmd}: exit ${r.status} ${r.stderr}`);
@@ -159,6 +192,7 @@ test('id and inspect through the real program: exit 0 or 1, coded one-line error
         assert.ok(line.length <= 1000);
         assert.match(line, new RegExp(`^extbuilder ${cmd}: ([A-Z][A-Z0-9_]+|warning): `), line);
       }
+      if (cmd === 'id') assert.equal(r.status, accepted.includes(f) ? 0 : 1, `id of a package the parse ${accepted.includes(f) ? 'accepts' : 'refuses'}: ${r.stderr}`);
       if (cmd === 'id' && r.status === 0) assert.equal(r.stdout.trim().split(':')[1], createHash('sha256').update(readFileSync(f)).digest('hex'));
       outcomes.add(`${cmd} ${r.status}`);
     }

@@ -1,10 +1,10 @@
-// Reads an install package as the peer does, in one streaming pass: the file is hashed (the package
-// ID), gunzipped and its tar entries checked with the peer's parse rules; the code.tar.gz inside is
-// scanned with install's rules (gzip, tar, Untar's path and type rules). Memory holds the entry list
-// and the small files builders read, never the data.
+// Reads an install package as the peer does, in one pass: the file is hashed (the package ID), gunzipped
+// and its tar entries checked with the peer's parse rules; the code.tar.gz inside is scanned with
+// install's rules (gzip, tar, Untar's path and type rules). A large package is streamed, and memory holds
+// the entry list and the small files builders read, never the data; one of at most 1 MiB is read whole.
 //
 // API (used by `inspect` and `simulate`):
-//   readPackage(file, { code?: boolean }) -> PackageReport
+//   readPackage(file, { code?, inMemory? }) -> PackageReport (whole and synchronous up to 1 MiB, else streamed)
 //     .id, .label, .sha256, .size            the package ID is set when the peer's parse accepts the file
 //     .parseError                             calculatepackageid's verdict (undefined = accepted)
 //     .installError                           install's verdict: parseError, or code.tar.gz's first fault
@@ -17,9 +17,9 @@
 //                                             the peer's Untar: regular files and directories only, dirs
 //                                             0700, file modes from the tar (the umask applies, as at the
 //                                             peer); throws the PKG_CODE_* ExtError at the first refused entry.
-import { close, closeSync, mkdirSync, open, openSync, read, constants as fsc, writeSync } from 'node:fs';
+import { close, closeSync, fstatSync, mkdirSync, open, openSync, read, readSync, constants as fsc, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, gunzipSync } from 'node:zlib';
 import type { Gunzip } from 'fflate';
 import { ExtError } from '../errors.js';
 import { Sha256 } from '../sha256.js';
@@ -33,6 +33,16 @@ export const MAX_SMALL_FILE = 1 << 20;
 const READ_CHUNK = 1 << 20;
 /** The peer reads metadata.json whole, with no limit; this only bounds our memory. */
 const MAX_METADATA = 64 << 20;
+/**
+ * A package up to this size is read whole and gunzipped synchronously, code.tar.gz too: no streams, no
+ * thread pool, no fflate, which is 10 ms of every id and inspect of a service package. Whatever the
+ * in-memory read cannot decide exactly as the stream does (any gzip error, or more than IN_MEMORY_INFLATED
+ * bytes out, as from a gzip bomb) is read again by the stream, from the start.
+ */
+const IN_MEMORY_FILE = 1 << 20;
+const IN_MEMORY_INFLATED = 16 << 20;
+/** Thrown by an in-memory CodeScanner whose gunzip fails; caught by scanInMemory, never escapes it. */
+const RETRY_STREAMING = Symbol('read it again as a stream');
 
 export interface OuterEntry {
   name: string;
@@ -79,6 +89,8 @@ export interface PackageReport {
 export interface ReadOptions {
   /** Scan code.tar.gz too (inspect, install verdict); `id` does not need it. Default true. */
   code?: boolean;
+  /** false: stream even a small package (the tests compare the two reads). Default true. */
+  inMemory?: boolean;
 }
 
 function isSmallFile(path: string): boolean {
@@ -89,21 +101,26 @@ function isSmallFile(path: string): boolean {
 type GunzipClass = typeof Gunzip;
 const loadGunzip = async (): Promise<GunzipClass> => (await import('fflate')).Gunzip;
 
-/** Scans one code.tar.gz as it streams past: gunzip (fflate, synchronous) into a tar reader. */
+/**
+ * Scans one code.tar.gz as it streams past: gunzip (fflate, synchronous) into a tar reader. Without a
+ * Gunzip class it is in memory: it holds the compressed bytes and gunzips them whole at the entry's end.
+ */
 class CodeScanner {
   readonly report: CodeReport = { entries: [], files: new Map() };
   private stopped = false;
   private small?: { path: string; parts: Buffer[]; size: number };
   private readonly tar: TarReader;
-  private readonly gunzip: Gunzip;
+  private readonly gunzip?: Gunzip;
+  private held?: Uint8Array[];
 
-  constructor(Gunzip: GunzipClass, private readonly extract?: TarSink) {
+  constructor(Gunzip: GunzipClass | undefined, private readonly extract?: TarSink) {
     this.tar = new TarReader({
       entry: (h) => this.entry(h),
       data: (c) => this.data(c),
       entryEnd: () => this.entryEnd(),
     });
-    this.gunzip = new Gunzip((chunk) => this.tar.push(chunk));
+    if (Gunzip) this.gunzip = new Gunzip((chunk) => this.tar.push(chunk));
+    else this.held = [];
   }
 
   private entry(h: TarHeader): void {
@@ -129,9 +146,10 @@ class CodeScanner {
   }
 
   push(chunk: Uint8Array): void {
+    if (this.held) { this.held.push(chunk); return; }
     if (this.stopped) return;
     try {
-      this.gunzip.push(chunk);
+      this.gunzip!.push(chunk);
       if (this.tar.done) this.stopped = true;
     } catch (err) {
       this.fail(err);
@@ -139,9 +157,10 @@ class CodeScanner {
   }
 
   finish(): void {
+    if (this.held) return this.finishInMemory(this.held);
     if (!this.stopped) {
       try {
-        this.gunzip.push(new Uint8Array(0), true);
+        this.gunzip!.push(new Uint8Array(0), true);
       } catch (err) {
         // Like Go, a damaged gzip trailer after the tar's end marker goes unnoticed.
         if (!this.tar.done) this.fail(err);
@@ -153,6 +172,24 @@ class CodeScanner {
       } catch (err) {
         this.fail(err);
       }
+    }
+    this.stopped = true;
+  }
+
+  /** The stream's finish for bytes gunzipped whole; a gzip error is for the stream to judge, as it stops at the tar's end. */
+  private finishInMemory(held: Uint8Array[]): void {
+    let tar: Buffer;
+    try {
+      tar = gunzipSync(Buffer.concat(held), { maxOutputLength: IN_MEMORY_INFLATED });
+    } catch {
+      throw RETRY_STREAMING;
+    }
+    this.held = undefined;
+    try {
+      this.tar.push(tar);
+      this.tar.end();
+    } catch (err) {
+      this.fail(err);
     }
     this.stopped = true;
   }
@@ -259,6 +296,52 @@ async function scanPackage(file: string, sink: TarSink): Promise<ScanResult> {
   return { size, sha256: hash.digestHex(), error };
 }
 
+/** The whole file when it is a regular file of 1 to IN_MEMORY_FILE bytes; otherwise undefined (stream it). */
+function wholeSmallFile(file: string): Buffer | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    throw readError(file, err);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size === 0 || st.size > IN_MEMORY_FILE) return undefined;
+    // Read to the end, not to the stat's size: a file that grew is streamed like any large one.
+    const buf = Buffer.allocUnsafe(IN_MEMORY_FILE + 1);
+    let n = 0;
+    for (let got; n < buf.length && (got = readSync(fd, buf, n, buf.length - n, null)) > 0;) n += got;
+    return n > 0 && n <= IN_MEMORY_FILE ? buf.subarray(0, n) : undefined;
+  } catch (err) {
+    throw readError(file, err);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * scanPackage for a whole small file, synchronously, or undefined when the stream must decide (any gzip
+ * error, inflated output past the limit): then `sink` has been given nothing but can be dropped.
+ */
+function scanInMemory(bytes: Buffer, sink: TarSink): ScanResult | undefined {
+  let tarBytes: Buffer;
+  try {
+    tarBytes = gunzipSync(bytes, { maxOutputLength: IN_MEMORY_INFLATED });
+  } catch {
+    return undefined;
+  }
+  let error: ExtError | undefined;
+  try {
+    const tar = new TarReader(sink);
+    tar.push(tarBytes);
+    tar.end();
+  } catch (err) {
+    if (err === RETRY_STREAMING) return undefined;
+    error = err instanceof ExtError ? err : new ExtError('INTERNAL', (err as Error).message, 'report this as a bug');
+  }
+  return { size: bytes.length, sha256: new Sha256().update(bytes).digestHex(), error };
+}
+
 /** The outer tar as ParseChaincodePackage walks it: every entry a regular file; metadata.json parsed. */
 class PeerParse implements TarSink {
   entries: OuterEntry[] = [];
@@ -271,7 +354,7 @@ class PeerParse implements TarSink {
   private target: 'metadata' | 'code' | 'other' = 'other';
   private parts: Buffer[] = [];
 
-  /** `gunzip` is fflate's, loaded by the caller when code.tar.gz is to be scanned or extracted. */
+  /** `gunzip` is fflate's, loaded by the caller when code.tar.gz is to be scanned or extracted; none: in memory. */
   constructor(private readonly scanCode: boolean, private readonly gunzip?: GunzipClass, private readonly extract?: { sink: TarSink; occurrence: number }) {}
 
   entry(h: TarHeader): void {
@@ -288,7 +371,7 @@ class PeerParse implements TarSink {
       this.target = 'code';
       this.codeCount++;
       const extractHere = this.extract && this.extract.occurrence === this.codeCount;
-      if (this.scanCode || extractHere) this.code = new CodeScanner(this.gunzip!, extractHere ? this.extract!.sink : undefined);
+      if (this.scanCode || extractHere) this.code = new CodeScanner(this.gunzip, extractHere ? this.extract!.sink : undefined);
     } else {
       this.target = 'other';
       this.peerWarnings.push(`Encountered unexpected file '${h.name}' in top level of chaincode package`);
@@ -314,10 +397,20 @@ class PeerParse implements TarSink {
   }
 }
 
+/** One pass over the package into a PeerParse: in memory when it is small and gunzips cleanly, else streamed. */
+async function parsePackage(file: string, scanCode: boolean, inMemory: boolean, extract?: { sink: TarSink; occurrence: number }): Promise<{ parse: PeerParse; scan: ScanResult }> {
+  const whole = inMemory ? wholeSmallFile(file) : undefined;
+  if (whole) {
+    const parse = new PeerParse(scanCode, undefined, extract);
+    const scan = scanInMemory(whole, parse);
+    if (scan) return { parse, scan };
+  }
+  const parse = new PeerParse(scanCode, scanCode || extract ? await loadGunzip() : undefined, extract);
+  return { parse, scan: await scanPackage(file, parse) };
+}
+
 export async function readPackage(file: string, options: ReadOptions = {}): Promise<PackageReport> {
-  const scanCode = options.code !== false;
-  const parse = new PeerParse(scanCode, scanCode ? await loadGunzip() : undefined);
-  const scan = await scanPackage(file, parse);
+  const { parse, scan } = await parsePackage(file, options.code !== false, options.inMemory !== false);
   let parseError = scan.error;
   if (!parseError && parse.codeCount === 0) {
     parseError = new ExtError('PKG_NO_CODE', 'did not find a code package inside the package (no top-level entry named exactly code.tar.gz)',
@@ -384,10 +477,10 @@ class Extractor implements TarSink {
  * Extracts code.tar.gz (the last one, as the peer) into destDir with the peer's Untar rules. Pass the
  * report from readPackage to skip a pass. Throws the parse error if the peer would not get that far.
  */
-export async function extractCode(file: string, destDir: string, report?: PackageReport): Promise<void> {
-  const r = report ?? await readPackage(file, { code: false });
+export async function extractCode(file: string, destDir: string, report?: PackageReport, options: Pick<ReadOptions, 'inMemory'> = {}): Promise<void> {
+  const inMemory = options.inMemory !== false;
+  const r = report ?? await readPackage(file, { code: false, inMemory });
   if (r.parseError) throw r.parseError;
-  const parse = new PeerParse(false, await loadGunzip(), { sink: new Extractor(destDir), occurrence: r.codeCount });
-  const scan = await scanPackage(file, parse);
+  const { scan } = await parsePackage(file, false, inMemory, { sink: new Extractor(destDir), occurrence: r.codeCount });
   if (scan.error) throw scan.error;
 }
