@@ -1,12 +1,12 @@
 // run's logic (contract section 6): from chaincode.json and the built launch.json to a chaincode process
 // that dials the peer, with no supervisor left behind where the runtime can exec, and no orphan anywhere.
 // Kubernetes mode is handed to ./kubernetes.ts.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { accessSync, chmodSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { constants as osConstants } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type { Config } from '../core/config.js';
 import { templateSourcesHint } from '../core/config.js';
+import { nodeChildProcess, nodeOs } from '../core/builtins.js';
 import { ExtError } from '../core/errors.js';
 import { execTarget, onPath, type ExecTarget } from '../core/exec-check.js';
 import { readJsonFile } from '../core/json.js';
@@ -200,6 +200,8 @@ const GATE = 'read _go || exit 0; exec "$0" "$@" </dev/null';
 
 /** `shell`: /bin/sh exists, for the watchdog and the gate; without it (distroless) run has neither. */
 function supervise(l: LaunchCommand, log: Logger, shell: boolean): Promise<number> {
+  const { spawn } = nodeChildProcess();
+  const { constants: osConstants } = nodeOs();
   return new Promise((resolve, reject) => {
     const unwatched = 'a SIGKILL of run would leave the chaincode running';
     let watchdog: ChildProcess | undefined;

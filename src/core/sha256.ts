@@ -2,6 +2,7 @@
 // ciphers, keys, argon2, webcrypto's tables), more than hashing a package of a few hundred KB in JavaScript.
 // Inputs past SMALL go to node:crypto, fed the chunks held so far: the digest is the same either way.
 import type { Hash } from 'node:crypto';
+import { nodeCrypto } from './builtins.js';
 
 /** Up to this many bytes are hashed here (about 2 ms at 256 KiB); more, natively. */
 export const SMALL = 256 << 10;
@@ -58,10 +59,6 @@ export function sha256Hex(data: Uint8Array): string {
   return hex;
 }
 
-/** node:crypto, loaded when first needed: process.getBuiltinModule (Node 20.16+), else the bundle's CommonJS require. */
-function nodeCrypto(): typeof import('node:crypto') {
-  return process.getBuiltinModule?.('node:crypto') ?? require('node:crypto');
-}
 
 /** createHash('sha256') for streamed input: update() with chunks, then digestHex() once. */
 export class Sha256 {

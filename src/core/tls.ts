@@ -3,12 +3,7 @@ import type { KeyObject, X509Certificate } from 'node:crypto';
 import { ExtError } from './errors.js';
 import type { Logger } from './log.js';
 import { quickRootCheck } from './x509-quick.js';
-
-// node:crypto takes ~4 ms to load, more than a whole TLS-off build, so only TLS checks load it:
-// process.getBuiltinModule (Node 20.16+), else the bundle's CommonJS require.
-function crypto(): typeof import('node:crypto') {
-  return process.getBuiltinModule?.('node:crypto') ?? require('node:crypto');
-}
+import { nodeCrypto as crypto } from './builtins.js';
 
 const CERT_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 const DAY = 24 * 3600 * 1000;
