@@ -307,11 +307,11 @@ function wholeSmallFile(file: string): Buffer | undefined {
   try {
     const st = fstatSync(fd);
     if (!st.isFile() || st.size === 0 || st.size > IN_MEMORY_FILE) return undefined;
-    // Read to the end, not to the stat's size: a file that grew is streamed like any large one.
-    const buf = Buffer.allocUnsafe(IN_MEMORY_FILE + 1);
+    // One byte past the stat's size: a file that grew since is streamed like any large one.
+    const buf = Buffer.allocUnsafe(st.size + 1);
     let n = 0;
     for (let got; n < buf.length && (got = readSync(fd, buf, n, buf.length - n, null)) > 0;) n += got;
-    return n > 0 && n <= IN_MEMORY_FILE ? buf.subarray(0, n) : undefined;
+    return n > 0 && n <= st.size ? buf.subarray(0, n) : undefined;
   } catch (err) {
     throw readError(file, err);
   } finally {
