@@ -59,7 +59,6 @@ export function sha256Hex(data: Uint8Array): string {
   return hex;
 }
 
-
 /** createHash('sha256') for streamed input: update() with chunks, then digestHex() once. */
 export class Sha256 {
   private held: Buffer[] = [];

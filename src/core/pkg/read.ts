@@ -213,6 +213,9 @@ interface ScanResult {
   error?: ExtError;
 }
 
+/** A fault in the tar reader's sink is its ExtError; anything else there is a bug of ours. */
+const codedError = (err: unknown): ExtError => (err instanceof ExtError ? err : new ExtError('INTERNAL', (err as Error).message, 'report this as a bug'));
+
 function readError(file: string, err: unknown): ExtError {
   const e = err as NodeJS.ErrnoException;
   return new ExtError('PKG_READ', `cannot read the package ${file}: ${e.code ?? e.message}`, 'give the path of a chaincode package file (.tar.gz)', { cause: err });
@@ -256,7 +259,7 @@ async function scanPackage(file: string, sink: TarSink): Promise<ScanResult> {
       tar.push(chunk);
       if (tar.done) stop();
     } catch (err) {
-      error = err instanceof ExtError ? err : new ExtError('INTERNAL', (err as Error).message, 'report this as a bug');
+      error = codedError(err);
       stop();
     }
   });
@@ -337,7 +340,7 @@ function scanInMemory(bytes: Buffer, sink: TarSink): ScanResult | undefined {
     tar.end();
   } catch (err) {
     if (err === RETRY_STREAMING) return undefined;
-    error = err instanceof ExtError ? err : new ExtError('INTERNAL', (err as Error).message, 'report this as a bug');
+    error = codedError(err);
   }
   return { size: bytes.length, sha256: new Sha256().update(bytes).digestHex(), error };
 }
